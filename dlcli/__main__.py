@@ -1,0 +1,5 @@
+"""`python -m dlcli` runs the `dl` command."""
+
+from dlcli.cli import app
+
+app(prog_name="dl")

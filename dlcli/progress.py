@@ -1,0 +1,169 @@
+"""What the user sees while a command runs: a live epoch table, download bars, a summary.
+
+Everything goes to stderr, so stdout carries only the run folder (or the --json object). The
+live display is used when both stdout and stderr are terminals and --quiet is off; otherwise
+each epoch is one plain line.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import keras
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+MAX_LIVE_ROWS = 15
+
+
+def format_value(value: Any) -> str:
+    """Numbers with 4 significant decimals, the rest as text."""
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        if abs(value) >= 1e5:
+            return f"{value:.4g}"
+        return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def metric_columns(logs: dict[str, Any]) -> list[str]:
+    """Loss first, then the other training metrics, then their validation counterparts."""
+    train = sorted((k for k in logs if not k.startswith("val_")), key=lambda k: (k != "loss", k))
+    return train + [f"val_{k}" for k in train if f"val_{k}" in logs]
+
+
+class Display:
+    """The console of one command run: live or plain, always on stderr."""
+
+    def __init__(self, quiet: bool = False):
+        self.console = Console(stderr=True, highlight=False)
+        self.live = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+
+    def epoch_table(self, samples: int, label: str = "") -> keras.callbacks.Callback:
+        """A Keras callback that shows one row per epoch (live table, or plain lines)."""
+        kind = EpochTable if self.live else EpochLines
+        return kind(self.console, samples=samples, label=label)
+
+    @contextmanager
+    def download_bar(self, name: str) -> Iterator[Callable[[int, int | None], None]]:
+        """Yield a `progress(done, total)` callback that shows a download bar once bytes arrive."""
+        state: dict[str, Any] = {}
+
+        def update(done: int, total: int | None) -> None:
+            if "bar" not in state:
+                if not self.live:
+                    self.console.print(f"downloading {name} ...")
+                state["bar"] = Progress(TextColumn(f"downloading {name}"), BarColumn(), DownloadColumn(),
+                                        TimeRemainingColumn(), console=self.console, disable=not self.live)
+                state["bar"].start()
+                state["task"] = state["bar"].add_task(name, total=total)
+            state["bar"].update(state["task"], completed=done, total=total)
+
+        try:
+            yield update
+        finally:
+            if "bar" in state:
+                state["bar"].stop()
+
+    def message(self, text: str) -> None:
+        self.console.print(text)
+
+    def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+        """Print a static table (k-fold scores, comparisons)."""
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column != columns[0] else "left")
+        for row in rows:
+            table.add_row(*(format_value(v) for v in row))
+        self.console.print(table)
+
+    def summary(self, metrics: dict[str, Any], run_path: Path) -> None:
+        """The closing table: test metrics, parameters, wall time, run folder."""
+        table = Table(title="Result", title_justify="left", show_header=False)
+        table.add_column("what")
+        table.add_column("value", justify="right")
+        for key, value in metrics.items():
+            if isinstance(value, (int, float, str)) and key != "status":
+                table.add_row(key, format_value(value))
+        table.add_row("run folder", str(run_path))
+        self.console.print(table)
+
+    def close(self) -> None:
+        """Nothing to release: each epoch table stops its own live display."""
+
+
+class EpochLines(keras.callbacks.Callback):
+    """One plain line per epoch: loss and metrics, validation, seconds, samples/s."""
+
+    def __init__(self, console: Console, samples: int, label: str = ""):
+        super().__init__()
+        self.console = console
+        self.samples = samples
+        self.label = label
+        self.rows: list[dict[str, Any]] = []
+        self._epoch_started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._epoch_started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        seconds = time.perf_counter() - self._epoch_started
+        row = {"epoch": f"{epoch + 1}/{self.params.get('epochs', '?')}"}
+        row.update({k: float(logs[k]) for k in metric_columns(logs or {})})
+        row["s"] = seconds
+        row["samples/s"] = self.samples / seconds if seconds > 0 else float("nan")
+        self.rows.append(row)
+        self.show(row)
+
+    def show(self, row: dict[str, Any]) -> None:
+        prefix = f"{self.label} " if self.label else ""
+        parts = [f"epoch {row['epoch']}"]
+        parts += [f"{k} {format_value(v)}" for k, v in row.items() if k not in ("epoch", "s", "samples/s")]
+        parts += [f"{row['s']:.1f}s", f"{row['samples/s']:.0f} samples/s"]
+        self.console.print(prefix + "  ".join(parts), highlight=False, soft_wrap=True)
+
+
+class EpochTable(EpochLines):
+    """A live Rich table, one row per epoch, with a progress bar inside the current epoch."""
+
+    async_safe = True  # only moves a progress bar: Keras may call it from its callback thread
+
+    def on_train_begin(self, logs=None) -> None:
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=self.console)
+        self.task = self.bar.add_task("starting", total=self.params.get("steps") or None)
+        self.view = Live(self.render(), console=self.console, refresh_per_second=4)
+        self.view.start()
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        name = f"{self.label} " if self.label else ""
+        self.bar.reset(self.task, total=self.params.get("steps") or None,
+                       description=f"{name}epoch {epoch + 1}/{self.params.get('epochs', '?')}")
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        self.bar.update(self.task, completed=batch + 1)
+
+    def show(self, row: dict[str, Any]) -> None:
+        self.view.update(self.render())
+
+    def on_train_end(self, logs=None) -> None:
+        self.view.update(self.render(final=True))
+        self.view.stop()
+
+    def render(self, final: bool = False):
+        table = Table(title=self.label or None, title_justify="left")
+        columns = list(self.rows[-1]) if self.rows else ["epoch"]
+        for column in columns:
+            table.add_column(column, justify="right")
+        for row in self.rows[-MAX_LIVE_ROWS:]:
+            table.add_row(*(format_value(row.get(c, "")) if c != "samples/s" else f"{row[c]:.0f}" for c in columns))
+        return table if final else Group(table, self.bar)

@@ -1,0 +1,174 @@
+"""The run folder: config.json, metrics.json, history.csv, model files and plots, written atomically.
+
+Every file is written to a temporary name in the same folder and renamed into place, so an
+interrupted run never leaves a truncated model or JSON. metrics.json carries a `status`:
+'running' from the start, then 'complete', 'interrupted' or 'failed'.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from dlcli.errors import DlcliError
+
+RUNS_ENV = "DLCLI_RUNS"
+
+
+def runs_root(runs_dir: str | Path | None = None) -> Path:
+    """The root of run folders: --runs-dir, else $DLCLI_RUNS, else ./runs."""
+    return Path(runs_dir or os.environ.get(RUNS_ENV) or "runs")
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target` (same suffix); rename it onto `target` on success."""
+    target = Path(target)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    os.unlink(temporary)  # writers such as Keras want to create the file themselves
+    try:
+        yield Path(temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write `text` to `target` atomically."""
+    with atomic_path(target) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+def write_json(target: Path, value: Any) -> None:
+    """Write `value` as indented JSON to `target` atomically."""
+    write_text(target, json.dumps(value, indent=2, sort_keys=False, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    """JSON fallback for numpy scalars and paths."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def history_csv(history: dict[str, list[float]]) -> str:
+    """One row per epoch: `epoch` then every metric in the order given."""
+    columns = list(history)
+    epochs = max((len(values) for values in history.values()), default=0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *columns])
+    for epoch in range(epochs):
+        row = [history[c][epoch] if epoch < len(history[c]) else "" for c in columns]
+        writer.writerow([epoch + 1, *(f"{v:.6g}" if isinstance(v, float) else v for v in row)])
+    return buffer.getvalue()
+
+
+class RunFolder:
+    """A folder holding everything one command run produced."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.finished = False
+        self._metrics: dict[str, Any] = {}
+
+    @classmethod
+    def create(cls, command: str, dataset: str, *, runs_dir: str | Path | None = None,
+               out: str | Path | None = None) -> "RunFolder":
+        """Make a new run folder: `out` exactly, or `<root>/<command>-<dataset>-<timestamp>`."""
+        if out is not None:
+            path = Path(out)
+            if (path / "metrics.json").exists():
+                raise DlcliError(f"{path} already holds a run; choose another --out or remove it")
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            base = runs_root(runs_dir) / f"{command}-{dataset}-{stamp}"
+            path, number = base, 1
+            while path.exists():
+                number += 1
+                path = base.with_name(f"{base.name}-{number}")
+        try:
+            (path / "plots").mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise DlcliError(f"cannot write the run folder {path}: {error.strerror or error}; "
+                             "choose a writable place with --runs-dir or --out") from None
+        return cls(path)
+
+    @property
+    def plots(self) -> Path:
+        return self.path / "plots"
+
+    def start(self, config: dict[str, Any]) -> None:
+        """Record the configuration and mark the run as running."""
+        write_json(self.path / "config.json", config)
+        if not self._metrics:
+            self._metrics = {"status": "running"}
+            write_json(self.path / "metrics.json", self._metrics)
+
+    def write_history(self, history: dict[str, list[float]]) -> None:
+        write_text(self.path / "history.csv", history_csv(history))
+
+    def save_model(self, model, name: str = "model") -> list[str]:
+        """Save `model` as name.keras and, where it serialises to HDF5, name.h5; return the files written."""
+        written = []
+        with atomic_path(self.path / f"{name}.keras") as temporary:
+            model.save(temporary)
+        written.append(f"{name}.keras")
+        absl = logging.getLogger("absl")
+        level = absl.level
+        absl.setLevel(logging.ERROR)  # Keras warns that HDF5 is legacy: we write it on purpose
+        try:
+            with atomic_path(self.path / f"{name}.h5") as temporary:
+                model.save(temporary)
+            written.append(f"{name}.h5")
+        except Exception:  # noqa: BLE001 - some custom models have no HDF5 form; .keras is the reference
+            pass
+        finally:
+            absl.setLevel(level)
+        return written
+
+    def finish(self, metrics: dict[str, Any]) -> None:
+        """Write the final metrics and mark the run complete."""
+        self._metrics = {"status": "complete", **metrics}
+        write_json(self.path / "metrics.json", self._metrics)
+        self.finished = True
+
+    def mark(self, status: str, **details: Any) -> None:
+        """Mark an unfinished run 'interrupted' or 'failed', keeping what it had recorded."""
+        self._metrics = {**self._metrics, "status": status, **details}
+        write_json(self.path / "metrics.json", self._metrics)
+
+
+def load_metrics(path: str | Path) -> dict[str, Any]:
+    """Read a run folder's metrics.json."""
+    return json.loads((Path(path) / "metrics.json").read_text(encoding="utf-8"))
+
+
+def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True) -> Path:
+    """The newest run folder of `command` under the runs root (complete runs only by default)."""
+    root = runs_root(runs_dir)
+    candidates = sorted(root.glob(f"{command}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in candidates:
+        try:
+            status = load_metrics(path).get("status")
+        except (OSError, ValueError):
+            continue
+        if not complete or status == "complete":
+            return path
+    raise DlcliError(f"no {'complete ' if complete else ''}'{command}' run under {root}; "
+                     f"train one first or pass --model PATH")

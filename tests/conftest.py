@@ -1,0 +1,60 @@
+"""Shared fixtures: every test runs offline, with its own Keras cache and runs root."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path_factory, monkeypatch):
+    """No network, an empty Keras cache and no user data folder for every test."""
+    home = tmp_path_factory.mktemp("keras_home")
+    monkeypatch.setenv("DLCLI_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.delenv("DLCLI_DATA_DIR", raising=False)
+    monkeypatch.delenv("DLCLI_RUNS", raising=False)
+
+
+class Result:
+    def __init__(self, completed: subprocess.CompletedProcess):
+        self.code = completed.returncode
+        self.stdout = completed.stdout
+        self.stderr = completed.stderr
+
+    @property
+    def last_line(self) -> str:
+        lines = self.stdout.strip().splitlines()
+        return lines[-1] if lines else ""
+
+    @property
+    def run(self) -> Path:
+        return Path(self.last_line)
+
+    def json(self) -> dict:
+        return json.loads(self.last_line)
+
+
+def dl(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600) -> Result:
+    """Run the real `dl` CLI in a fresh process, as a user would."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    completed = subprocess.run([sys.executable, "-m", "dlcli", *map(str, args)], capture_output=True, text=True,
+                               env=environment, cwd=cwd, timeout=timeout)
+    return Result(completed)
+
+
+def assert_one_line_error(result: Result, *needles: str) -> None:
+    """Exit code 2, exactly one line on stderr naming the problem, no traceback."""
+    assert result.code == 2, (result.code, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
