@@ -28,7 +28,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return str(value)
-        if abs(value) >= 1e5:
+        if abs(value) >= 1e5 or 0 < abs(value) < 1e-3:
             return f"{value:.4g}"
         return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
     return str(value)
@@ -132,38 +132,48 @@ class EpochLines(keras.callbacks.Callback):
 
 
 class EpochTable(EpochLines):
-    """A live Rich table, one row per epoch, with a progress bar inside the current epoch."""
+    """A live Rich table, one row per epoch, with a progress bar inside the current epoch.
 
-    async_safe = True  # only moves a progress bar: Keras may call it from its callback thread
+    The bar follows `on_train_batch_begin`, which Keras calls without waiting for the device;
+    overriding a batch-*end* hook would make Keras fetch the logs after every step.
+    """
 
     def on_train_begin(self, logs=None) -> None:
+        self.done = 0
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeRemainingColumn(), console=self.console)
         self.task = self.bar.add_task("starting", total=self.params.get("steps") or None)
-        self.view = Live(self.render(), console=self.console, refresh_per_second=4)
+        self.view = Live(console=self.console, refresh_per_second=4, get_renderable=self.render)
         self.view.start()
 
     def on_epoch_begin(self, epoch: int, logs=None) -> None:
         super().on_epoch_begin(epoch, logs)
+        self.done = 0
         name = f"{self.label} " if self.label else ""
         self.bar.reset(self.task, total=self.params.get("steps") or None,
                        description=f"{name}epoch {epoch + 1}/{self.params.get('epochs', '?')}")
 
-    def on_train_batch_end(self, batch: int, logs=None) -> None:
-        self.bar.update(self.task, completed=batch + 1)
+    def on_train_batch_begin(self, batch: int, logs=None) -> None:
+        self.done = batch
 
     def show(self, row: dict[str, Any]) -> None:
-        self.view.update(self.render())
+        self.done = self.params.get("steps") or self.done
+        self.view.refresh()
 
     def on_train_end(self, logs=None) -> None:
-        self.view.update(self.render(final=True))
+        self.final = True
+        self.view.refresh()
         self.view.stop()
 
-    def render(self, final: bool = False):
+    def render(self):
+        """The table of finished epochs (the last few), and the bar of the current one."""
         table = Table(title=self.label or None, title_justify="left")
         columns = list(self.rows[-1]) if self.rows else ["epoch"]
         for column in columns:
             table.add_column(column, justify="right")
         for row in self.rows[-MAX_LIVE_ROWS:]:
             table.add_row(*(format_value(row.get(c, "")) if c != "samples/s" else f"{row[c]:.0f}" for c in columns))
-        return table if final else Group(table, self.bar)
+        if getattr(self, "final", False):
+            return table
+        self.bar.update(self.task, completed=self.done)
+        return Group(table, self.bar)

@@ -55,9 +55,7 @@ def write_json(target: Path, value: Any) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """JSON fallback for numpy scalars and paths."""
-    if hasattr(value, "item"):
-        return value.item()
+    """JSON fallback for numpy scalars and arrays, and paths."""
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
@@ -144,14 +142,15 @@ class RunFolder:
 
     def finish(self, metrics: dict[str, Any]) -> None:
         """Write the final metrics and mark the run complete."""
-        self._metrics = {"status": "complete", **metrics}
-        write_json(self.path / "metrics.json", self._metrics)
-        self.finished = True
+        final = {"status": "complete", **metrics}
+        write_json(self.path / "metrics.json", final)
+        self._metrics, self.finished = final, True
 
     def mark(self, status: str, **details: Any) -> None:
         """Mark an unfinished run 'interrupted' or 'failed', keeping what it had recorded."""
-        self._metrics = {**self._metrics, "status": status, **details}
-        write_json(self.path / "metrics.json", self._metrics)
+        marked = {**self._metrics, "status": status, **details}
+        write_json(self.path / "metrics.json", marked)
+        self._metrics = marked
 
 
 def load_metrics(path: str | Path) -> dict[str, Any]:

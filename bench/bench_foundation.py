@@ -1,0 +1,127 @@
+"""Benchmarks of the foundation issue on the real datasets (never part of the tests).
+
+Measures, through the real `dl` CLI with default settings:
+  - test accuracy of `classify mnist`, `classify imdb`, `classify reuters`,
+  - test MAE of `regress boston` and the k-fold mean validation MAE of `kfold boston`,
+  - the wall time of `dl --help` against `python -c "import tensorflow"` (same invocation),
+  - one epoch of `dl classify mnist` against the course's plain Keras script (bench/plain_mnist.py),
+    alternating the two several times so that machine noise hits both alike.
+Usage: python bench/bench_foundation.py DATA_DIR [--skip-accuracy] [--repeats N]
+Writes bench/results/foundation.json and prints a Markdown summary for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+DL = [PYTHON, "-m", "dlcli"]
+
+TARGETS = {  # metric, comparison, bound
+    "classify mnist": ("test_accuracy", ">=", 0.978),
+    "classify imdb": ("test_accuracy", ">=", 0.88),
+    "classify reuters": ("test_accuracy", ">=", 0.78),
+    "regress boston": ("test_mae", "<=", 2.7),
+    "kfold boston": ("mean_val_mae", "<=", 2.5),
+}
+
+
+def run_json(args: list[str], env: dict[str, str]) -> dict:
+    """Run a command that prints one JSON object as its last stdout line."""
+    completed = subprocess.run(args, capture_output=True, text=True, env=env)
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def wall(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, capture_output=True, env=env, check=True)
+    return time.perf_counter() - started
+
+
+def accuracy(env: dict[str, str], runs: Path) -> dict:
+    results = {}
+    for command, (metric, op, bound) in TARGETS.items():
+        started = time.perf_counter()
+        out = run_json([*DL, *command.split(), "--quiet", "--json", "--runs-dir", str(runs)], env)
+        value = out[metric]
+        ok = value >= bound if op == ">=" else value <= bound
+        results[command] = {"metric": metric, "value": value, "target": f"{op} {bound}", "met": ok,
+                            "wall_s": round(time.perf_counter() - started, 1), "run": out["run"]}
+        print(f"{command}: {metric} {value:.4f} (target {op} {bound}: {'met' if ok else 'MISSED'})", flush=True)
+    return results
+
+
+def startup(env: dict[str, str], repeats: int) -> dict:
+    helps, imports = [], []
+    for _ in range(repeats):  # alternate so that noise hits both
+        helps.append(wall([*DL, "--help"], env))
+        imports.append(wall([PYTHON, "-c", "import tensorflow"], env))
+    help_s, import_s = statistics.median(helps), statistics.median(imports)
+    ratio = help_s / import_s
+    print(f"dl --help {help_s:.3f}s vs import tensorflow {import_s:.3f}s: {ratio:.1%} (target <= 15%)", flush=True)
+    return {"help_s": help_s, "import_tensorflow_s": import_s, "ratio": ratio, "met": ratio <= 0.15,
+            "help_all": helps, "import_all": imports}
+
+
+def epoch_overhead(data_dir: str, env: dict[str, str], runs: Path, repeats: int, epochs: int = 2) -> dict:
+    """Per-epoch wall time (epochs after the first, which also traces the graph) of both, alternated."""
+    cli, plain, cli_total, plain_total = [], [], [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        out = run_json([*DL, "classify", "mnist", "--epochs", str(epochs), "--quiet", "--json", "--runs-dir", str(runs)], env)
+        cli_total.append(time.perf_counter() - started)
+        history = (Path(out["run"]) / "history.csv").read_text().splitlines()
+        column = history[0].split(",").index("epoch_seconds")
+        cli.append([float(line.split(",")[column]) for line in history[1:]])
+        started = time.perf_counter()
+        base = run_json([PYTHON, str(HERE / "plain_mnist.py"), data_dir, str(epochs)], env)
+        plain_total.append(time.perf_counter() - started)
+        plain.append(base["epoch_seconds"])
+    steady_cli = statistics.median(s for run in cli for s in run[1:])
+    steady_plain = statistics.median(s for run in plain for s in run[1:])
+    first_cli = statistics.median(run[0] for run in cli)
+    first_plain = statistics.median(run[0] for run in plain)
+    ratio = steady_cli / steady_plain
+    print(f"one epoch of classify mnist: dl {steady_cli:.3f}s vs plain Keras {steady_plain:.3f}s: "
+          f"{ratio - 1:+.1%} (target <= +5%); first epoch {first_cli:.2f}s vs {first_plain:.2f}s; "
+          f"whole process {statistics.median(cli_total):.1f}s vs {statistics.median(plain_total):.1f}s", flush=True)
+    return {"epoch_s_dl": steady_cli, "epoch_s_plain": steady_plain, "ratio": ratio, "met": ratio <= 1.05,
+            "first_epoch_s_dl": first_cli, "first_epoch_s_plain": first_plain,
+            "process_s_dl": statistics.median(cli_total), "process_s_plain": statistics.median(plain_total),
+            "dl_epochs": cli, "plain_epochs": plain}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    data_dir = str(Path(args.data_dir).resolve())
+    env = {**os.environ, "DLCLI_DATA_DIR": data_dir, "DLCLI_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    results: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}}
+    with tempfile.TemporaryDirectory() as scratch:
+        runs = Path(scratch)
+        results["startup"] = startup(env, args.repeats)
+        results["epoch"] = epoch_overhead(data_dir, env, runs, max(2, args.repeats // 2 + 1))
+        if not args.skip_accuracy:
+            results["accuracy"] = accuracy(env, runs)
+    out = HERE / "results" / "foundation.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"results written to {out}")
+
+
+if __name__ == "__main__":
+    main()

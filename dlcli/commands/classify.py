@@ -1,0 +1,82 @@
+"""`dl classify`: the course's dense classifiers on MNIST, IMDB and Reuters (and digits).
+
+Load, prepare (scale or multi-hot), hold out the course's validation samples, train the dense
+network, evaluate on the test set, then plot the curves and the confusion matrix. `--compare`
+is the course's regularisation exercise: baseline, L2 (0.001) and dropout (0.5) side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from dlcli.commands import dense_tasks as tasks
+from dlcli.commands.common import GlobalOptions, Session, choice, with_common
+from dlcli.errors import DlcliError
+
+COURSE_L2 = 0.001
+COURSE_DROPOUT = 0.5
+
+
+def register(app: typer.Typer) -> None:
+    app.command("classify", help="Dense classifiers on MNIST, IMDB, Reuters or digits (the course's first networks).")(
+        with_common(tasks.with_dense_options("units", "layers", "dropout", "l2", "epochs", "batch_size", "optimizer", "learning_rate", "validation", "num_words")(classify)))
+
+
+def classify(
+    dataset: Annotated[str, typer.Argument(help=f"One of {', '.join(tasks.CLASSIFY_DATASETS)}.")] = "mnist",
+    compare: Annotated[bool, typer.Option("--compare", help="Train baseline, L2 and dropout variants and overlay their validation curves.")] = False,
+    given: dict = None,
+    common: GlobalOptions = None,
+) -> None:
+    """Train the course's dense classifier; report test accuracy, curves and a confusion matrix."""
+    name = choice("dataset", dataset, tasks.CLASSIFY_DATASETS)
+    settings = tasks.resolve(name, **given)
+    if compare and settings.validation == 0:
+        raise DlcliError("--compare overlays validation curves: pass --validation N (for example 10000)")
+    variants = {"baseline": settings}
+    if compare:
+        variants = {"baseline": replace(settings, l2=0.0, dropout=0.0),
+                    "l2": replace(settings, l2=COURSE_L2, dropout=0.0),
+                    "dropout": replace(settings, l2=0.0, dropout=COURSE_DROPOUT)}
+
+    with Session("classify", name, {**settings.as_dict(), "compare": compare}, common) as session:
+        from sklearn.metrics import confusion_matrix
+
+        from dlcli import plots, training
+
+        data = tasks.prepare(session.load(name, num_words=settings.num_words), settings.num_words)
+        (x, y), held_out = tasks.split_validation(data.x_train, data.y_train, settings.validation)
+
+        histories, results, models = {}, {}, {}
+        for label, variant in variants.items():
+            model = tasks.build_model(data, variant)
+            histories[label] = session.fit(model, x, y, epochs=variant.epochs, batch_size=variant.batch_size,
+                                           validation_data=held_out, label=label if compare else "")
+            results[label] = training.evaluate(model, data.x_test, data.y_test)
+            models[label] = model
+
+        model, history = models["baseline"], histories["baseline"]
+        predicted = tasks.predicted_classes(model, data.x_test, data.task)
+        labels = data.class_names or [str(i) for i in range(data.outputs if data.outputs > 1 else 2)]
+        matrix = confusion_matrix(data.y_test.astype("int64"), predicted, labels=range(len(labels)))
+        plots.training_curves(history, session.run.plots / "curves.png", title=name)
+        plots.confusion_matrix(matrix, labels, session.run.plots / "confusion.png", title=f"{name}: test set")
+
+        metrics = {**results["baseline"], "epochs": settings.epochs, "train_samples": len(x),
+                   "validation_samples": settings.validation, "test_samples": len(data.y_test)}
+        if compare:
+            plots.compare_curves(histories, ["val_loss", "val_accuracy"], session.run.plots / "compare.png", title=name)
+            session.display.table("Regularisation: test results", ["variant", "test_loss", "test_accuracy", "best val_loss"],
+                                  [[label, results[label]["test_loss"], results[label]["test_accuracy"],
+                                    min(histories[label]["val_loss"])] for label in variants])
+            metrics["compare"] = {label: {**results[label], "best_val_loss": min(histories[label]["val_loss"]),
+                                          "best_epoch": 1 + histories[label]["val_loss"].index(min(histories[label]["val_loss"]))}
+                                  for label in variants}
+            for label in ("l2", "dropout"):
+                session.run.save_model(models[label], name=f"model-{label}")
+            history = {f"{label}_{key}": values for label, h in histories.items() for key, values in h.items()}
+        session.finish(metrics, model=model, history=history,
+                       samples_seen=sum(v.epochs for v in variants.values()) * len(x))

@@ -1,0 +1,159 @@
+"""The course's dense-network exercises, shared by classify, regress and kfold.
+
+Each dataset has the course's network and hyper-parameters as a preset; options given on the
+command line override them. Inputs are prepared as the course does: images scaled to [0, 1],
+word-index sequences multi-hot encoded, tabular features standardised with training statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from dlcli.commands.common import add_options, check_range, choice
+from dlcli.errors import DlcliError
+
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")
+CLASSIFY_DATASETS = ("mnist", "fashion-mnist", "imdb", "reuters", "digits")
+REGRESS_DATASETS = ("boston", "diabetes")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides one dense network's training."""
+
+    units: int
+    layers: int
+    epochs: int
+    batch_size: int
+    validation: int
+    optimizer: str = "rmsprop"
+    learning_rate: Optional[float] = None
+    dropout: float = 0.0
+    l2: float = 0.0
+    num_words: int = 10_000
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# The course's choices: MNIST "Dense 512 relu + softmax, rmsprop, 5 epochs, batch 128"; IMDB
+# "16-16-1, 10,000 validation samples, batch 512", 4 epochs where its validation curve turns;
+# Reuters "64-64-46, 1,000 validation samples", 9 epochs; Boston "64-64-1", 80 epochs, batch 16.
+PRESETS: dict[str, Settings] = {
+    "mnist": Settings(units=512, layers=1, epochs=5, batch_size=128, validation=0),
+    "fashion-mnist": Settings(units=512, layers=1, epochs=5, batch_size=128, validation=0),
+    "imdb": Settings(units=16, layers=2, epochs=4, batch_size=512, validation=10_000),
+    "reuters": Settings(units=64, layers=2, epochs=9, batch_size=512, validation=1_000),
+    "digits": Settings(units=64, layers=1, epochs=30, batch_size=32, validation=300),
+    "boston": Settings(units=64, layers=2, epochs=80, batch_size=16, validation=0),
+    "diabetes": Settings(units=64, layers=2, epochs=150, batch_size=16, validation=0),
+}
+
+# Options shared by the dense commands (None: the dataset's preset).
+PRESET = "(default: the dataset's course preset)"
+DENSE_OPTIONS = [
+    ("units", Annotated[Optional[int], typer.Option(help=f"Units per hidden layer {PRESET}.", rich_help_panel="Network")], None),
+    ("layers", Annotated[Optional[int], typer.Option(help=f"Number of hidden layers {PRESET}.", rich_help_panel="Network")], None),
+    ("dropout", Annotated[float, typer.Option(help="Dropout rate after each hidden layer (course: 0.5).", rich_help_panel="Network")], 0.0),
+    ("l2", Annotated[float, typer.Option("--l2", help="L2 weight decay on each hidden layer (course: 0.001).", rich_help_panel="Network")], 0.0),
+    ("epochs", Annotated[Optional[int], typer.Option(help=f"Training epochs {PRESET}.", rich_help_panel="Training")], None),
+    ("batch_size", Annotated[Optional[int], typer.Option(help=f"Batch size {PRESET}.", rich_help_panel="Training")], None),
+    ("optimizer", Annotated[Optional[str], typer.Option(help=f"One of {', '.join(OPTIMIZERS)} (default rmsprop).", rich_help_panel="Training")], None),
+    ("learning_rate", Annotated[Optional[float], typer.Option(help="Learning rate (default: the optimizer's).", rich_help_panel="Training")], None),
+    ("validation", Annotated[Optional[int], typer.Option(help=f"Hold out the first N training samples for validation {PRESET}.", rich_help_panel="Training")], None),
+    ("num_words", Annotated[Optional[int], typer.Option(help="Vocabulary size for imdb and reuters (default 10000).", rich_help_panel="Data")], None),
+]
+
+
+def with_dense_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the named dense-network options; it receives them as `given: dict`."""
+    chosen = [option for option in DENSE_OPTIONS if option[0] in names]
+    return lambda function: add_options(function, "given", chosen, lambda ctx, values: values)
+
+
+def resolve(dataset: str, **given: Any) -> Settings:
+    """The dataset's preset with every option that was given; each value checked."""
+    settings = replace(PRESETS[dataset], **{k: v for k, v in given.items() if v is not None})
+    for option in ("units", "layers", "epochs", "batch_size", "num_words"):
+        check_range(f"--{option.replace('_', '-')}", getattr(settings, option), 1)
+    check_range("--validation", settings.validation, 0)
+    check_range("--dropout", settings.dropout, 0, 1)
+    check_range("--l2", settings.l2, 0)
+    check_range("--learning-rate", settings.learning_rate, 0, low_open=True)
+    return replace(settings, optimizer=choice("optimizer", settings.optimizer, OPTIMIZERS))
+
+
+@dataclass
+class Prepared:
+    """Arrays ready for a dense network, and how to train on them."""
+
+    name: str
+    task: str
+    x_train: Any
+    y_train: Any
+    x_test: Any
+    y_test: Any
+    outputs: int
+    output_activation: Optional[str]
+    loss: str
+    metrics: tuple[str, ...]
+    class_names: Optional[list[str]]
+
+
+def prepare(dataset, num_words: int = 10_000) -> Prepared:
+    """Turn a loaded Dataset into network inputs, as the course prepares each one."""
+    import numpy as np
+
+    from dlcli.data import transforms
+
+    x_train, x_test = dataset.x_train, dataset.x_test
+    if dataset.kind == "sequences":
+        x_train, x_test = transforms.multi_hot(x_train, num_words), transforms.multi_hot(x_test, num_words)
+    elif dataset.kind == "images":
+        peak = 16.0 if dataset.name == "digits" else 255.0
+        x_train, x_test = transforms.scale_images(x_train, peak), transforms.scale_images(x_test, peak)
+    else:
+        x_train, x_test, _, _ = transforms.standardize(x_train, x_test)
+    if dataset.task == "regression":
+        head = dict(outputs=1, output_activation=None, loss="mse", metrics=("mae",))
+        y_train, y_test = dataset.y_train.astype("float32"), dataset.y_test.astype("float32")
+    elif dataset.task == "binary":
+        head = dict(outputs=1, output_activation="sigmoid", loss="binary_crossentropy", metrics=("accuracy",))
+        y_train, y_test = dataset.y_train.astype("float32"), dataset.y_test.astype("float32")
+    else:
+        head = dict(outputs=dataset.num_classes, output_activation="softmax",
+                    loss="sparse_categorical_crossentropy", metrics=("accuracy",))
+        y_train, y_test = dataset.y_train.astype("int64"), dataset.y_test.astype("int64")
+    return Prepared(dataset.name, dataset.task, np.asarray(x_train), y_train, np.asarray(x_test), y_test,
+                    class_names=dataset.class_names, **head)
+
+
+def split_validation(x, y, count: int):
+    """The course's hold-out: the first `count` training samples validate, the rest train."""
+    if count == 0:
+        return (x, y), None
+    if count >= len(x):
+        raise DlcliError(f"--validation {count} leaves no training data: the dataset has {len(x)} training samples")
+    return (x[count:], y[count:]), (x[:count], y[:count])
+
+
+def build_model(data: Prepared, settings: Settings, input_shape=None):
+    """The dense network for `data`, compiled with the settings' optimizer, loss and metrics."""
+    from dlcli import models, training
+
+    model = models.build("dense", input_shape or data.x_train.shape[1:], data.outputs,
+                         units=(settings.units,) * settings.layers, output_activation=data.output_activation,
+                         dropout=settings.dropout, l2=settings.l2, name=f"{data.name}_dense")
+    return training.compile_model(model, optimizer=settings.optimizer, learning_rate=settings.learning_rate,
+                                  loss=data.loss, metrics=data.metrics)
+
+
+def predicted_classes(model, x, task: str):
+    """Class ids predicted for `x` (threshold 0.5 for a single sigmoid output)."""
+    from dlcli import training
+
+    scores = training.predict(model, x)
+    return (scores[:, 0] > 0.5).astype("int64") if task == "binary" else scores.argmax(axis=1)

@@ -1,0 +1,65 @@
+"""The CLI shell: help, version, no TensorFlow for cheap paths, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dlcli import __version__
+from tests.conftest import assert_one_line_error, dl
+
+COMMANDS = ["backprop", "classify", "regress", "kfold"]
+
+
+def test_help_lists_every_command_with_a_summary():
+    result = dl("--help")
+    assert result.code == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command):
+    result = dl(command, "--help")
+    assert result.code == 0 and "Usage" in result.stdout and "--seed" in result.stdout
+
+
+def test_version():
+    result = dl("--version")
+    assert result.code == 0 and result.stdout.strip() == f"dl {__version__}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["classify", "--help"], ["classify", "nope"],
+                                  ["regress", "boston", "--epochs", "0"]])
+def test_cheap_paths_never_import_tensorflow(args):
+    probe = ("import sys\nfrom dlcli.cli import app\ntry:\n    app(%r)\nexcept SystemExit:\n    pass\n"
+             "print('LOADED', sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))" % args)
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "LOADED []" in completed.stdout, completed.stdout + completed.stderr
+
+
+def test_completion_is_offered():
+    assert "--show-completion" in dl("--help").stdout
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["classify", "cifar100"], ["unknown dataset 'cifar100'", "mnist"]),
+    (["regress", "mnist"], ["unknown dataset 'mnist'", "boston"]),
+    (["classify", "digits", "--epochs", "-1"], ["--epochs", "at least 1"]),
+    (["classify", "digits", "--batch-size", "0"], ["--batch-size", "at least 1"]),
+    (["classify", "digits", "--dropout", "1.5"], ["--dropout"]),
+    (["classify", "digits", "--optimizer", "adamax2"], ["unknown optimizer 'adamax2'"]),
+    (["classify", "digits", "--learning-rate", "0"], ["--learning-rate"]),
+    (["classify", "digits", "--limit", "0"], ["--limit"]),
+    (["kfold", "boston", "--folds", "1"], ["--folds", "at least 2"]),
+    (["kfold", "boston", "-k", "0"], ["--folds"]),
+    (["classify", "digits", "--epochs", "many"], ["--epochs", "integer"]),
+    (["classify", "digits", "--no-such-option"], ["--no-such-option"]),
+    (["nosuchcommand"], ["nosuchcommand"]),
+])
+def test_bad_input_is_one_line_and_exit_2(args, needles, tmp_path):
+    result = dl(*args, "--runs-dir", tmp_path)
+    assert_one_line_error(result, *needles)
+    assert not any(tmp_path.iterdir()), "no run folder for a rejected command"
