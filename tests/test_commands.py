@@ -190,3 +190,11 @@ def test_nan_training_stops_naming_the_epoch_and_marks_the_run(tmp_path):
 def test_validation_larger_than_training_set(tmp_path):
     result = dl("classify", "digits", "--validation", "5000", "--runs-dir", tmp_path)
     assert_one_line_error(result, "--validation 5000")
+
+
+def test_kfold_takes_a_classification_dataset(tmp_path):
+    result = dl("kfold", "digits", "-k", "2", "--epochs", "2", "--limit", "200", "--runs-dir", tmp_path, "--quiet", "--json")
+    assert result.code == 0, result.stderr
+    summary = result.json()
+    assert len(summary["fold_val_accuracy"]) == 2 and 0 <= summary["mean_val_accuracy"] <= 1
+    assert summary["best_epoch"] in (1, 2) and "test_accuracy" not in summary

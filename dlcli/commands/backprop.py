@@ -373,10 +373,10 @@ def train_xor(session: Session, epochs: int):
     message = f"training the XOR network: {epochs} epochs, batch size {COURSE_XOR['batch_size']}"
     if session.display.live:
         with session.display.console.status(message):
-            history = training.fit(model, x, y, epochs=epochs, batch_size=COURSE_XOR["batch_size"])
+            history = training.fit_passes(model, x, y, epochs=epochs, batch_size=COURSE_XOR["batch_size"], seed=session.seed)
     else:
         session.display.console.print(message)
-        history = training.fit(model, x, y, epochs=epochs, batch_size=COURSE_XOR["batch_size"])
+        history = training.fit_passes(model, x, y, epochs=epochs, batch_size=COURSE_XOR["batch_size"], seed=session.seed)
     plots.training_curves(history, session.run.plots / "xor.png", title="XOR")
     predictions = training.predict(model, x).reshape(-1)
     correct = (predictions > 0.5).astype("float32") == y.reshape(-1)
