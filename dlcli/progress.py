@@ -96,9 +96,6 @@ class Display:
         table.add_row("run folder", str(run_path))
         self.console.print(table)
 
-    def close(self) -> None:
-        """Nothing to release: each epoch table stops its own live display."""
-
 
 class EpochLines(keras.callbacks.Callback):
     """One plain line per epoch: loss and metrics, validation, seconds, samples/s."""

@@ -198,3 +198,28 @@ def test_kfold_takes_a_classification_dataset(tmp_path):
     summary = result.json()
     assert len(summary["fold_val_accuracy"]) == 2 and 0 <= summary["mean_val_accuracy"] <= 1
     assert summary["best_epoch"] in (1, 2) and "test_accuracy" not in summary
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "dlcli", "classify", "digits", "--epochs", "1000", "--quiet",
+                                "--runs-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    seen = ""
+    deadline = time.time() + 120
+    while "epoch 2/1000" not in seen and time.time() < deadline:
+        seen += process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    run = next(tmp_path.iterdir())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted"
+    assert not (run / "model.keras").exists()
+    assert stdout == ""

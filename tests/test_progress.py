@@ -69,12 +69,14 @@ def test_format_value():
 def test_fit_passes_splits_one_long_epoch_back_into_passes():
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
     y = np.array([[0], [1], [1], [0]], "float32")
+    keras.utils.set_random_seed(3)
     model = build("dense", (2,), 1, units=(8,), activation="tanh", output_activation="sigmoid")
     training.compile_model(model, optimizer="sgd", learning_rate=0.1, loss="mse", metrics=["accuracy"])
     before = [float(v) for v in model.evaluate(x, y, batch_size=1, verbose=0)]
     history = training.fit_passes(model, x, y, epochs=30, batch_size=2, seed=1)
     assert len(history["loss"]) == 30 and len(history["accuracy"]) == 30
-    assert all(a in (0.0, 0.25, 0.5, 0.75, 1.0) for a in np.round(history["accuracy"], 6))
+    quarters = np.asarray(history["accuracy"]) * 4  # each pass scores 0 to 4 of the 4 samples
+    np.testing.assert_allclose(quarters, np.round(quarters), atol=1e-3)
     # the first pass starts from the untrained weights: its mean loss is close to their loss
     assert history["loss"][0] == pytest.approx(before[0], abs=0.05)
     assert history["loss"][-1] < history["loss"][0]

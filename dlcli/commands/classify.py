@@ -69,14 +69,15 @@ def classify(
                    "validation_samples": settings.validation, "test_samples": len(data.y_test)}
         if compare:
             plots.compare_curves(histories, ["val_loss", "val_accuracy"], session.run.plots / "compare.png", title=name)
-            session.display.table("Regularisation: test results", ["variant", "test_loss", "test_accuracy", "best val_loss"],
-                                  [[label, results[label]["test_loss"], results[label]["test_accuracy"],
-                                    min(histories[label]["val_loss"])] for label in variants])
-            metrics["compare"] = {label: {**results[label], "best_val_loss": min(histories[label]["val_loss"]),
-                                          "best_epoch": 1 + histories[label]["val_loss"].index(min(histories[label]["val_loss"]))}
+            best = {label: min(h["val_loss"]) for label, h in histories.items()}
+            metrics["compare"] = {label: {**results[label], "best_val_loss": best[label],
+                                          "best_epoch": 1 + histories[label]["val_loss"].index(best[label])}
                                   for label in variants}
+            session.display.table("Regularisation: test results",
+                                  ["variant", "test_loss", "test_accuracy", "best val_loss", "at epoch"],
+                                  [[label, r["test_loss"], r["test_accuracy"], r["best_val_loss"], r["best_epoch"]]
+                                   for label, r in metrics["compare"].items()])
             for label in ("l2", "dropout"):
                 session.run.save_model(models[label], name=f"model-{label}")
             history = {f"{label}_{key}": values for label, h in histories.items() for key, values in h.items()}
-        session.finish(metrics, model=model, history=history,
-                       samples_seen=sum(v.epochs for v in variants.values()) * len(x))
+        session.finish(metrics, model=model, history=history)

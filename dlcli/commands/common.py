@@ -112,17 +112,6 @@ def check_range(option: str, value: float | None, low: float, high: float | None
         raise DlcliError(f"{option} must be {lower}{upper}, got {value}")
 
 
-def positive_ints(option: str, text: str) -> tuple[int, ...]:
-    """Parse '64,64' into (64, 64); every value at least 1."""
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise DlcliError(f"{option} takes comma-separated whole numbers such as 64,64, got '{text}'") from None
-    if not values or min(values) < 1:
-        raise DlcliError(f"{option} takes whole numbers of at least 1 such as 64,64, got '{text}'")
-    return values
-
-
 class Session:
     """One training command's run: folder, display, seeding, and clean failure handling.
 
@@ -140,6 +129,8 @@ class Session:
         self.run = None
         self.display = None
         self.data_sources: list[dict[str, Any]] = []
+        self.trained_samples = 0
+        self.training_seconds = 0.0
 
     def __enter__(self) -> "Session":
         import_tensorflow_quietly()
@@ -153,8 +144,6 @@ class Session:
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
-        if self.display is not None:
-            self.display.close()
         if error is None or self.run is None or self.run.finished:
             return False
         if isinstance(error, KeyboardInterrupt):
@@ -182,9 +171,8 @@ class Session:
         """Load a dataset through the data layer, with a download bar, and record its source."""
         from dlcli import data
 
-        data_dir = self.common.data_dir or os.environ.get("DLCLI_DATA_DIR") or None
         with self.display.download_bar(name) as bar:
-            dataset = data.load(name, data_dir=data_dir, limit=self.common.limit, progress=bar, **options)
+            dataset = data.load(name, data_dir=self.common.data_dir, limit=self.common.limit, progress=bar, **options)
         self.data_sources.append({"name": dataset.name, "source": dataset.source, "sha256": dataset.checksum,
                                   "train_samples": len(dataset.y_train), "test_samples": len(dataset.y_test)})
         self.run.start(self._config())
@@ -197,19 +185,24 @@ class Session:
         callback = self.display.epoch_table(samples=len(x), label=label)
         history = training.fit(model, x, y, epochs=epochs, batch_size=batch_size,
                                validation_data=validation_data, callbacks=[callback])
-        return {**history, EPOCH_SECONDS: [round(row["s"], 4) for row in callback.rows]}
+        seconds = [row["s"] for row in callback.rows]
+        self.trained_samples += len(x) * len(seconds)
+        self.training_seconds += sum(seconds)
+        return {**history, EPOCH_SECONDS: [round(s, 4) for s in seconds]}
 
-    def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None,
-               samples_seen: int = 0) -> None:
-        """Save the model and history, write metrics.json as complete, show the summary, print the run folder."""
+    def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None) -> None:
+        """Save the model and history, write metrics.json as complete, show the summary, print the run folder.
+
+        `samples_per_s` is training throughput: samples trained over the seconds spent in epochs.
+        """
         wall = time.perf_counter() - self.started
         if history is not None:
             self.run.write_history(history)
         if model is not None:
             metrics = {**metrics, "parameters": int(model.count_params()), "model_files": self.run.save_model(model)}
         metrics = {**metrics, "wall_time_s": round(wall, 3)}
-        if samples_seen:
-            metrics["samples_per_s"] = round(samples_seen / wall, 1)
+        if self.training_seconds > 0:
+            metrics["samples_per_s"] = round(self.trained_samples / self.training_seconds, 1)
         self.run.finish(metrics)
         self.display.summary(metrics, self.run.path)
         if self.common.json:

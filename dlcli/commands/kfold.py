@@ -90,8 +90,7 @@ def kfold(
                         label="final")
             results = training.evaluate(model, data.x_test, data.y_test)
             metrics.update({f"test_{metric}": results[f"test_{metric}"], "final_epochs": best_epoch})
-        samples = folds * settings.epochs * len(data.x_train) * (folds - 1) // folds
-        session.finish(metrics, model=model, history=history, samples_seen=samples)
+        session.finish(metrics, model=model, history=history)
 
 
 def smooth(points, factor: float):

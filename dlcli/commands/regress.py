@@ -41,4 +41,4 @@ def regress(
         plots.predicted_vs_true(data.y_test, predicted, session.run.plots / "predicted_vs_true.png", title=f"{name}: test set")
         metrics = {"test_mse": float(((predicted - data.y_test) ** 2).mean()), "test_mae": results["test_mae"], "epochs": settings.epochs,
                    "train_samples": len(x), "validation_samples": settings.validation, "test_samples": len(data.y_test)}
-        session.finish(metrics, model=model, history=history, samples_seen=settings.epochs * len(x))
+        session.finish(metrics, model=model, history=history)
