@@ -6,6 +6,7 @@ exits 2; Ctrl-C exits 130; anything else is a bug and shows its traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,7 +14,6 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli import __version__
-from dlcli.commands import backprop, classify, kfold, regress
 from dlcli.commands.common import GlobalOptions
 from dlcli.errors import DlcliError
 
@@ -83,8 +83,11 @@ def root(
     ctx.obj = GlobalOptions(runs_dir=runs_dir, data_dir=data_dir, seed=seed, quiet=quiet, json=json_output)
 
 
-for module in (backprop, classify, regress, kfold):
-    module.register(app)
+# Every command module, in the order `dl --help` lists them; each has `register(app)`.
+COMMANDS = ("backprop", "classify", "regress", "kfold")
+
+for name in COMMANDS:
+    importlib.import_module(f"dlcli.commands.{name}").register(app)
 
 
 def main() -> None:
