@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -30,9 +31,10 @@ def runs_root(runs_dir: str | Path | None = None) -> Path:
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target` (same suffix); rename it onto `target` on success."""
+    """Yield a temporary path beside `target` (ending in its whole name, so writers that check the
+    suffix, like Keras' `.weights.h5`, accept it); rename it onto `target` on success."""
     target = Path(target)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=target.parent)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{target.name}", dir=target.parent)
     os.close(handle)
     os.unlink(temporary)  # writers such as Keras want to create the file themselves
     try:
@@ -107,9 +109,26 @@ class RunFolder:
                              "choose a writable place with --runs-dir or --out") from None
         return cls(path)
 
+    @classmethod
+    def reopen(cls, path: str | Path, command: str) -> "RunFolder":
+        """An unfinished run of `command`, to continue it (`--resume`)."""
+        path = Path(path)
+        read_run_config(path, command)
+        status = load_metrics(path).get("status")
+        if status == "complete":
+            raise DlcliError(f"{path} is already complete: nothing to resume")
+        run = cls(path)
+        run._metrics = {"status": "running", "resumed_from": status}
+        write_json(path / "metrics.json", run._metrics)
+        return run
+
     @property
     def plots(self) -> Path:
         return self.path / "plots"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
 
     def start(self, config: dict[str, Any]) -> None:
         """Record the configuration and mark the run as running."""
@@ -145,12 +164,26 @@ class RunFolder:
         final = {"status": "complete", **metrics}
         write_json(self.path / "metrics.json", final)
         self._metrics, self.finished = final, True
+        shutil.rmtree(self.checkpoints, ignore_errors=True)  # the saved model supersedes them
 
     def mark(self, status: str, **details: Any) -> None:
         """Mark an unfinished run 'interrupted' or 'failed', keeping what it had recorded."""
         marked = {**self._metrics, "status": status, **details}
         write_json(self.path / "metrics.json", marked)
         self._metrics = marked
+
+
+def read_run_config(path: str | Path, command: str | None = None) -> dict[str, Any]:
+    """A run folder's config.json; a one-line error when `path` is no run folder, or (with
+    `command`) a run folder of another command."""
+    try:
+        config = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise DlcliError(f"{path} is not a dl run folder (no readable config.json)") from None
+    if command is not None and config.get("command") != command:
+        raise DlcliError(f"{path} is a '{config.get('command')}' run, not a '{command}' run; "
+                         f"pass a run folder of 'dl {command.replace('-', ' ')}'")
+    return config
 
 
 def load_metrics(path: str | Path) -> dict[str, Any]:

@@ -6,21 +6,29 @@ NaN guard, seeding and history format.
 
 from __future__ import annotations
 
+import json
 import math
 import platform
+from pathlib import Path
 from typing import Any, Sequence
 
 import keras
 import numpy as np
 
+from dlcli import distribute
 from dlcli.errors import TrainingDiverged
+from dlcli.run import atomic_path, write_json
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend, as `keras.utils.set_random_seed` does."""
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and the backend; with `deterministic`, make TensorFlow's ops deterministic too."""
     keras.utils.set_random_seed(seed)
+    if deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def library_versions() -> dict[str, str]:
@@ -63,11 +71,17 @@ class NanGuard(keras.callbacks.Callback):
 
 
 def fit(model: keras.Model, x, y, *, epochs: int, batch_size: int, validation_data=None,
-        callbacks: Sequence[keras.callbacks.Callback] = (), shuffle: bool = True) -> dict[str, list[float]]:
-    """Train; return the history as {metric: [value per epoch]}; raise TrainingDiverged on NaN."""
+        callbacks: Sequence[keras.callbacks.Callback] = (), shuffle: bool = True,
+        initial_epoch: int = 0, seed: int = 0) -> dict[str, list[float]]:
+    """Train (under the current tf.distribute strategy); return the history of the epochs run as
+    {metric: [value per epoch]}; raise TrainingDiverged on NaN."""
     guard = NanGuard()
-    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                        callbacks=[guard, *callbacks], shuffle=shuffle, verbose=0)
+    common = dict(epochs=epochs, batch_size=batch_size, validation_data=validation_data,
+                  callbacks=[guard, *callbacks], shuffle=shuffle, initial_epoch=initial_epoch)
+    if distribute.in_multiworker():
+        history = distribute.fit_multiworker(model, x, y, seed=seed, **common)
+    else:
+        history = model.fit(x, y, verbose=0, **common)
     if guard.bad_epoch is not None:
         raise TrainingDiverged(f"training diverged: the loss became NaN at epoch {guard.bad_epoch}; "
                                "lower --learning-rate or change the optimizer")
@@ -110,9 +124,62 @@ def fit_passes(model: keras.Model, x, y, *, epochs: int, batch_size: int, seed: 
     return means.history
 
 
+class Checkpointer(keras.callbacks.Callback):
+    """After every epoch, save what `--resume` needs: weights, optimizer state, epoch, history so far.
+
+    Files: `<name>-<epoch>.weights.h5` and `<name>-<epoch>.optimizer.npz`, then `<name>.json`
+    naming them (written last, atomically), so the JSON always points at a whole checkpoint.
+    """
+
+    def __init__(self, directory: Path, name: str, history: dict[str, list[float]] | None = None):
+        super().__init__()
+        self.directory = Path(directory)
+        self.name = name
+        self.history = {key: list(values) for key, values in (history or {}).items()}
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = f"{self.name}-{epoch + 1}"
+        with atomic_path(self.directory / f"{stem}.weights.h5") as temporary:
+            self.model.save_weights(temporary)
+        with atomic_path(self.directory / f"{stem}.optimizer.npz") as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, *[np.asarray(v) for v in self.model.optimizer.variables])
+        previous = read_checkpoint(self.directory, self.name)
+        write_json(self.directory / f"{self.name}.json", {"epoch": epoch + 1, "stem": stem, "history": self.history})
+        if previous and previous["stem"] != stem:
+            for suffix in (".weights.h5", ".optimizer.npz"):
+                (self.directory / f"{previous['stem']}{suffix}").unlink(missing_ok=True)
+
+
+def read_checkpoint(directory: Path, name: str) -> dict | None:
+    """The checkpoint record `{epoch, stem, history}` of `name`, or None."""
+    path = Path(directory) / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def restore_checkpoint(model: keras.Model, directory: Path, name: str) -> dict | None:
+    """Load the weights and optimizer state of checkpoint `name` into `model`; return its record."""
+    record = read_checkpoint(directory, name)
+    if record is None:
+        return None
+    model.load_weights(Path(directory) / f"{record['stem']}.weights.h5")
+    model.optimizer.build(model.trainable_variables)
+    with np.load(Path(directory) / f"{record['stem']}.optimizer.npz") as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    for variable, value in zip(model.optimizer.variables, values):
+        variable.assign(value)
+    return record
+
+
 def evaluate(model: keras.Model, x, y, *, batch_size: int = 256, prefix: str = "test_") -> dict[str, float]:
     """Evaluate on held-out data; return {prefix + metric: value}."""
-    results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    if distribute.in_multiworker():
+        results = distribute.evaluate_multiworker(model, x, y, batch_size=batch_size)
+    else:
+        results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return {f"{prefix}{name}": float(value) for name, value in results.items()}
 
 

@@ -12,8 +12,11 @@ import functools
 import inspect
 import json
 import os
+import signal
 import sys
+import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
@@ -23,7 +26,7 @@ import typer
 from dlcli.errors import DlcliError
 
 DEFAULT_SEED = 0
-EPOCH_SECONDS = "epoch_seconds"  # wall time of each epoch, recorded beside the metrics in history.csv
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,50 @@ class GlobalOptions:
     json: bool = False
     out: Optional[Path] = None
     limit: Optional[int] = None
+    deterministic: bool = False
+    tensorboard: bool = False
+    config: Optional[Path] = None
+    resume: Optional[Path] = None
+    strategy: Optional[str] = None
+
+
+def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
+    """`--config FILE.toml`: its values become the command's defaults, so the command line wins.
+
+    Top-level keys apply to the command being run; a table named after a command (`[classify]`)
+    applies to that command only. Keys are option names (`batch-size` or `batch_size`).
+    """
+    if path is None or ctx.resilient_parsing:
+        return path
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise DlcliError(f"cannot read --config {path}: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise DlcliError(f"--config {path} is not valid TOML: {error}") from None
+    section = document.get(ctx.info_name, {})
+    flat = {key: value for key, value in document.items() if not isinstance(value, dict)}
+    values = {key.replace("-", "_"): value for key, value in {**flat, **section}.items()}
+    unknown = sorted(set(values) - {parameter.name for parameter in ctx.command.params} - {"config"})
+    if unknown:
+        raise DlcliError(f"--config {path}: 'dl {ctx.info_name}' has no option {', '.join(unknown)}")
+    ctx.default_map = {**(ctx.default_map or {}), **values}
+    return path
+
+
+def read_resume(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
+    """`--resume RUN`: the interrupted run's options become the defaults (the command line still wins)."""
+    if path is None or ctx.resilient_parsing:
+        return path
+    from dlcli.run import read_run_config
+
+    config = read_run_config(path, command="-".join(ctx.command_path.split()[1:]))
+    recorded = {**config.get("options", {}), "dataset": config.get("dataset"), "seed": config.get("seed"),
+                "limit": config.get("limit")}
+    names = {parameter.name for parameter in ctx.command.params}
+    values = {key: value for key, value in recorded.items() if key in names and value is not None}
+    ctx.default_map = {**(ctx.default_map or {}), **values}
+    return path
 
 
 COMMON_OPTIONS = [
@@ -47,6 +94,11 @@ COMMON_OPTIONS = [
     ("limit", Annotated[Optional[int], typer.Option(min=1, help="Use only the first N training and N test samples.", rich_help_panel="Run")], None),
     ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="No live display: plain lines on stderr.", rich_help_panel="Run")], False),
     ("json", Annotated[bool, typer.Option("--json", help="Print the final metrics as one JSON object on stdout.", rich_help_panel="Run")], False),
+    ("deterministic", Annotated[bool, typer.Option("--deterministic", help="Same seed, same numbers: deterministic ops (slower).", rich_help_panel="Run")], False),
+    ("tensorboard", Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs to the run folder.", rich_help_panel="Run")], False),
+    ("config", Annotated[Optional[Path], typer.Option(help="Read options from a TOML file; the command line wins.", callback=read_config, is_eager=True, rich_help_panel="Run")], None),
+    ("strategy", Annotated[Optional[str], typer.Option(help="auto, default, mirrored (all local GPUs) or multiworker (TF_CONFIG); default auto.", rich_help_panel="Run")], None),
+    ("resume", Annotated[Optional[Path], typer.Option(help="Continue an interrupted run folder from its last checkpoint.", callback=read_resume, is_eager=True, rich_help_panel="Run")], None),
 ]
 
 
@@ -130,38 +182,58 @@ class Session:
         self.display = None
         self.data_sources: list[dict[str, Any]] = []
         self.trained_samples = 0
-        self.training_seconds = 0.0
+        self.epoch_seconds: list[float] = []
 
     def __enter__(self) -> "Session":
+        strategy = choice("strategy", self.common.strategy or "auto", STRATEGIES)
         import_tensorflow_quietly()
-        from dlcli import progress, training
+        from dlcli import distribute, progress, training
         from dlcli.run import RunFolder
 
+        self.strategy_name, self.strategy = distribute.make_strategy(strategy)
         self.display = progress.Display(quiet=self.common.quiet)
-        self.run = RunFolder.create(self.command, self.dataset, runs_dir=self.common.runs_dir, out=self.common.out)
-        training.seed_everything(self.seed)
+        if self.common.resume is not None:
+            self.run = RunFolder.reopen(self.common.resume, self.command)
+        elif distribute.is_chief():
+            self.run = RunFolder.create(self.command, self.dataset, runs_dir=self.common.runs_dir, out=self.common.out)
+        else:  # a worker's copy of the run: kept apart from the chief's, in a temporary folder
+            self.run = RunFolder.create(self.command, self.dataset, runs_dir=tempfile.mkdtemp(prefix="dl-worker-"))
+        training.seed_everything(self.seed, deterministic=self.common.deterministic)
+        self._scope = self.strategy.scope()
+        self._scope.__enter__()
         self.run.start(self._config())
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _terminate)
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
+        signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
+        self._scope.__exit__(kind, error, trace)
         if error is None or self.run is None or self.run.finished:
             return False
         if isinstance(error, KeyboardInterrupt):
-            self.run.mark("interrupted", reason="interrupted by the user")
-            print(f"dl: interrupted; partial run left in {self.run.path} (marked interrupted)", file=sys.stderr)
-            raise typer.Exit(130)
+            terminated = isinstance(error, Terminated)
+            self.run.mark("interrupted", reason="terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)")
+            print(f"dl: interrupted; the run is kept at its last finished epoch; continue it with: "
+                  f"dl {self.command.replace('-', ' ', 1) if self.command.startswith('go-') else self.command} "
+                  f"--resume {self.run.path}", file=sys.stderr)
+            raise typer.Exit(143 if terminated else 130)
         self.run.mark("failed", reason=str(error) or type(error).__name__)
         return False
 
     def _config(self) -> dict[str, Any]:
-        from dlcli import training
+        from dlcli import distribute, training
 
         return {
             "command": self.command,
             "dataset": self.dataset,
             "options": {key: _jsonable(value) for key, value in self.options.items()},
             "seed": self.seed,
+            "deterministic": self.common.deterministic,
             "limit": self.common.limit,
+            "config_file": None if self.common.config is None else str(self.common.config),
+            "strategy": self.strategy_name,
+            "replicas": self.strategy.num_replicas_in_sync,
+            "task": distribute.task_name(),
             "argv": sys.argv[1:],
             "versions": training.library_versions(),
             "data": self.data_sources,
@@ -173,27 +245,54 @@ class Session:
 
         with self.display.download_bar(name) as bar:
             dataset = data.load(name, data_dir=self.common.data_dir, limit=self.common.limit, progress=bar, **options)
+        return self.record(dataset)
+
+    def record(self, dataset):
+        """Record a dataset's source in config.json (`load` does it; also for data read from a path)."""
         self.data_sources.append({"name": dataset.name, "source": dataset.source, "sha256": dataset.checksum,
                                   "train_samples": len(dataset.y_train), "test_samples": len(dataset.y_test)})
         self.run.start(self._config())
         return dataset
 
-    def fit(self, model, x, y, *, epochs: int, batch_size: int, validation_data=None, label: str = "") -> dict[str, list[float]]:
-        """Train with the live epoch table; return the history as {metric: [per-epoch values]}."""
+    def fit(self, model, x, y, *, epochs: int, batch_size: int | None, validation_data=None, label: str = "",
+            callbacks=(), samples: int | None = None) -> dict[str, list[float]]:
+        """Train with the live epoch table and a checkpoint after every epoch; return the history
+        as {metric: [per-epoch values]}. When resuming, continue from this training's checkpoint
+        (weights, optimizer state, history), or skip it when it had already finished.
+
+        `batch_size` is per replica: the global batch is that times the replicas in sync, as Keras
+        advises. `x` may be a shuffled tf.data.Dataset of (inputs, targets) batches: pass y=None,
+        batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table.
+        """
         from dlcli import training
 
-        callback = self.display.epoch_table(samples=len(x), label=label)
-        history = training.fit(model, x, y, epochs=epochs, batch_size=batch_size,
-                               validation_data=validation_data, callbacks=[callback])
-        seconds = [row["s"] for row in callback.rows]
-        self.trained_samples += len(x) * len(seconds)
-        self.training_seconds += sum(seconds)
-        return {**history, EPOCH_SECONDS: [round(s, 4) for s in seconds]}
+        name = label.replace(" ", "-").replace("/", "-of-") or "train"
+        record = training.restore_checkpoint(model, self.run.checkpoints, name) if self.common.resume else None
+        done, earlier = (record["epoch"], record["history"]) if record else (0, {})
+        if done >= epochs:
+            return earlier
+        samples = len(x) if samples is None else samples
+        table = self.display.epoch_table(samples=samples, label=label)
+        # the checkpoint first, so that an epoch's row (and its seconds) appear once it is saved
+        hooks = [training.Checkpointer(self.run.checkpoints, name, earlier), table, *callbacks]
+        if self.common.tensorboard:
+            import keras
+
+            hooks.append(keras.callbacks.TensorBoard(log_dir=str(self.run.path / "tensorboard" / name)))
+        global_batch = None if batch_size is None else batch_size * self.strategy.num_replicas_in_sync
+        history = training.fit(model, x, y, epochs=epochs, batch_size=global_batch, initial_epoch=done,
+                               validation_data=validation_data, callbacks=hooks, shuffle=y is not None, seed=self.seed)
+        seconds = [row["s"] for row in table.rows]
+        self.trained_samples += samples * len(seconds)
+        self.epoch_seconds += seconds
+        return {key: earlier.get(key, []) + history.get(key, []) for key in {**earlier, **history}}
 
     def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None) -> None:
         """Save the model and history, write metrics.json as complete, show the summary, print the run folder.
 
-        `samples_per_s` is training throughput: samples trained over the seconds spent in epochs.
+        `samples_per_s` is training throughput: samples trained over the seconds spent in epochs;
+        `epoch_seconds` the wall time of every epoch trained, in order (kept out of history.csv so
+        that a deterministic run's history is byte-identical).
         """
         wall = time.perf_counter() - self.started
         if history is not None:
@@ -201,14 +300,23 @@ class Session:
         if model is not None:
             metrics = {**metrics, "parameters": int(model.count_params()), "model_files": self.run.save_model(model)}
         metrics = {**metrics, "wall_time_s": round(wall, 3)}
-        if self.training_seconds > 0:
-            metrics["samples_per_s"] = round(self.trained_samples / self.training_seconds, 1)
+        if self.epoch_seconds:
+            metrics["samples_per_s"] = round(self.trained_samples / sum(self.epoch_seconds), 1)
+            metrics["epoch_seconds"] = [round(seconds, 4) for seconds in self.epoch_seconds]
         self.run.finish(metrics)
         self.display.summary(metrics, self.run.path)
         if self.common.json:
             print(json.dumps({**metrics, "run": str(self.run.path)}))
         else:
             print(self.run.path)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an interrupt so that training stops the way Ctrl-C stops it."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 def import_tensorflow_quietly() -> None:
@@ -220,8 +328,6 @@ def import_tensorflow_quietly() -> None:
     """
     if "tensorflow" in sys.modules:
         return
-    import tempfile
-
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as parked:
