@@ -191,6 +191,34 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
     return json.loads((Path(path) / "metrics.json").read_text(encoding="utf-8"))
 
 
+def trained_run(command: str, model: str | Path | None = None, runs_dir: str | Path | None = None,
+                needs: tuple[str, ...] = ("model.keras",)) -> Path:
+    """The complete run folder of `command` that inference should use: `model` (a run folder, or a
+    file inside one), else the newest complete run under the runs root. One-line errors for a
+    missing path, a folder of another command, an unfinished run, or one without the files `needs`.
+    """
+    if model is None:
+        run = newest_run(command, runs_dir)
+    else:
+        run = Path(model)
+        if run.is_file():
+            run = run.parent
+        if not run.is_dir():
+            raise DlcliError(f"--model {model}: no such run folder or file; pass a 'dl {command.replace('-', ' ')}' "
+                             "run folder (or leave --model out for the newest)")
+    read_run_config(run, command)
+    try:
+        status = load_metrics(run).get("status")
+    except (OSError, ValueError):
+        status = "unreadable"
+    if status != "complete":
+        raise DlcliError(f"{run} is a run marked '{status}', not complete; finish it with --resume or train again")
+    missing = [name for name in needs if not (run / name).is_file()]
+    if missing:
+        raise DlcliError(f"{run} has no {', '.join(missing)}; train again with 'dl {command.replace('-', ' ')}'")
+    return run
+
+
 def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True) -> Path:
     """The newest run folder of `command` under the runs root (complete runs only by default)."""
     root = runs_root(runs_dir)

@@ -86,3 +86,26 @@ def test_newest_run_skips_incomplete_runs(tmp_path):
     assert newest_run("classify", tmp_path) == done.path
     with pytest.raises(DlcliError, match="no complete 'regress' run"):
         newest_run("regress", tmp_path)
+
+
+def test_trained_run_finds_the_newest_complete_run_or_refuses_clearly(tmp_path):
+    from dlcli.run import trained_run
+
+    old = RunFolder.create("vae", "mnist", runs_dir=tmp_path)
+    old.start({"command": "vae"})
+    (old.path / "model.keras").write_bytes(b"x")
+    old.finish({})
+    assert trained_run("vae", None, tmp_path) == old.path
+    assert trained_run("vae", old.path / "model.keras", tmp_path) == old.path
+    with pytest.raises(DlcliError, match="is a 'vae' run, not a 'textgen' run"):
+        trained_run("textgen", old.path, tmp_path)
+    with pytest.raises(DlcliError, match="no such run folder"):
+        trained_run("vae", tmp_path / "missing", tmp_path)
+    with pytest.raises(DlcliError, match="has no encoder.keras"):
+        trained_run("vae", old.path, tmp_path, needs=("encoder.keras",))
+    unfinished = RunFolder.create("vae", "mnist", out=tmp_path / "unfinished")
+    unfinished.start({"command": "vae"})
+    with pytest.raises(DlcliError, match="marked 'running'"):
+        trained_run("vae", unfinished.path, tmp_path)
+    with pytest.raises(DlcliError, match="no complete 'textgen' run"):
+        trained_run("textgen", None, tmp_path)
