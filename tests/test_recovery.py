@@ -179,3 +179,17 @@ def test_multiworker_training_on_two_local_workers(tmp_path):
     prepared = dense_tasks.prepare(data.load("diabetes"))
     predicted = saved[0].predict(prepared.x_test, verbose=0)[:, 0]
     assert float(np.mean(np.abs(predicted - prepared.y_test))) == pytest.approx(chief["test_mae"], rel=1e-4)
+
+
+@pytest.mark.parametrize("strategy, recorded", [("mirrored", "mirrored"), ("auto", "default")])
+def test_strategy_is_recorded_with_its_replicas(tmp_path, strategy, recorded):
+    result = dl("regress", "diabetes", "--epochs", "1", "--strategy", strategy, "--runs-dir", tmp_path, "--quiet")
+    assert result.code == 0, result.stderr
+    config = json.loads((result.run / "config.json").read_text())
+    assert config["strategy"] == recorded and config["replicas"] == 1 and config["task"] == "chief"
+
+
+def test_multiworker_without_tf_config_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert_one_line_error(dl("regress", "diabetes", "--strategy", "multiworker", "--runs-dir", tmp_path), "TF_CONFIG")
+    assert not any(tmp_path.iterdir())
