@@ -1,0 +1,188 @@
+"""What the image classifiers (`dl cnn`, `dl resnet`, `dl mobilenet`) share.
+
+The training options and their checks, preparing the images (scaled to [0, 1], a channel axis
+added to grey images), holding out the validation split the way Keras' `validation_split`
+does (the last fraction), training and evaluating, the figures, and the summary's model size
+(parameters and multiply-accumulates per image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from dlcli.commands.common import add_options, check_range, choice
+from dlcli.commands.dense_tasks import OPTIMIZERS
+from dlcli.errors import DlcliError
+
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "digits")
+DatasetArgument = Annotated[str, typer.Argument(help=f"One of {', '.join(IMAGE_DATASETS)}.")]
+INPUT_SHAPES = {"mnist": (28, 28, 1), "fashion-mnist": (28, 28, 1), "cifar10": (32, 32, 3), "digits": (8, 8, 1)}
+SHIFT = 0.1  # --augment: random shifts of up to 10 % of the side
+FLIPPED = ("cifar10", "fashion-mnist")  # datasets whose images may be mirrored (digits may not)
+GRID_IMAGES = 20  # test images shown with their predicted and true labels
+
+
+@dataclass(frozen=True)
+class Training:
+    """How one image classifier trains."""
+
+    epochs: int
+    batch_size: int
+    optimizer: str = "adam"
+    learning_rate: Optional[float] = None
+    validation: float = 0.1
+    augment: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT = "(default: the course's)"
+TRAINING_OPTIONS = [
+    ("epochs", Annotated[Optional[int], typer.Option(help=f"Training epochs {DEFAULT}.", rich_help_panel="Training")], None),
+    ("batch_size", Annotated[Optional[int], typer.Option(help=f"Batch size {DEFAULT}.", rich_help_panel="Training")], None),
+    ("optimizer", Annotated[Optional[str], typer.Option(help=f"One of {', '.join(OPTIMIZERS)} (default adam).", rich_help_panel="Training")], None),
+    ("learning_rate", Annotated[Optional[float], typer.Option(help="Learning rate (default: the optimizer's).", rich_help_panel="Training")], None),
+    ("validation", Annotated[Optional[float], typer.Option(help="Fraction of the training set held out for validation, the last samples as Keras' validation_split (default 0.1; 0: none).", rich_help_panel="Training")], None),
+    ("augment", Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Random shifts (and horizontal flips for cifar10, fashion-mnist) as preprocessing layers.", rich_help_panel="Training")], None),
+]
+
+
+def with_training_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the training options; it receives them as `given: dict`."""
+    return add_options(function, "given", TRAINING_OPTIONS, lambda ctx, values: values)
+
+
+def resolve(defaults: Training, given: dict[str, Any]) -> Training:
+    """The command's defaults with every option that was given; each value checked."""
+    training = replace(defaults, **{key: value for key, value in given.items() if value is not None})
+    check_range("--epochs", training.epochs, 1)
+    check_range("--batch-size", training.batch_size, 1)
+    check_range("--learning-rate", training.learning_rate, 0, low_open=True)
+    check_range("--validation", training.validation, 0, 1)
+    return replace(training, optimizer=choice("optimizer", training.optimizer, OPTIMIZERS))
+
+
+def check_positive(**values: int | None) -> None:
+    """Each named size (`blocks=5` checks --blocks) is at least 1."""
+    for name, value in values.items():
+        check_range(f"--{name.replace('_', '-')}", value, 1)
+
+
+def augmentation(name: str, training: Training) -> dict[str, Any]:
+    """The builders' augmentation arguments for `--augment` on dataset `name`."""
+    return {"flip": name in FLIPPED, "shift": SHIFT} if training.augment else {"flip": False, "shift": 0.0}
+
+
+@dataclass
+class Images:
+    """A dataset's images ready for a convnet (float32 in [0, 1], channels last) and int64 labels."""
+
+    name: str
+    x_train: Any
+    y_train: Any
+    x_test: Any
+    y_test: Any
+    class_names: list[str]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def classes(self) -> int:
+        return len(self.class_names)
+
+
+def prepare(dataset) -> Images:
+    """Scale pixels to [0, 1] (digits: 0..16) and give grey images their channel axis."""
+    import numpy as np
+
+    from dlcli.data import transforms
+
+    peak = 16.0 if dataset.name == "digits" else 255.0
+
+    def images(x):
+        x = np.asarray(transforms.scale_images(x, peak), dtype="float32")
+        return x[..., None] if x.ndim == 3 else x
+
+    return Images(dataset.name, images(dataset.x_train), dataset.y_train.astype("int64"),
+                  images(dataset.x_test), dataset.y_test.astype("int64"), list(dataset.class_names))
+
+
+def split_validation(x, y, fraction: float):
+    """Keras' `validation_split`: the last `fraction` of the samples validate, the rest train."""
+    if fraction == 0:
+        return (x, y), None
+    count = int(len(x) * fraction)
+    if count == 0 or count == len(x):
+        raise DlcliError(f"--validation {fraction} of {len(x)} training samples leaves no "
+                         f"{'validation' if count == 0 else 'training'} data; change --validation or --limit")
+    return (x[:-count], y[:-count]), (x[-count:], y[-count:])
+
+
+def model_size(model, input_shape) -> dict[str, int]:
+    """Parameters and multiply-accumulates per image, for the summary and metrics.json."""
+    from dlcli.models.macs import count_macs
+
+    return {"parameters": int(model.count_params()), "macs_per_image": int(count_macs(model, input_shape))}
+
+
+def compile_classifier(model, training: Training):
+    """Sparse categorical cross-entropy and accuracy, with the chosen optimizer."""
+    from dlcli import training as fitting
+
+    return fitting.compile_model(model, optimizer=training.optimizer, learning_rate=training.learning_rate,
+                               loss="sparse_categorical_crossentropy", metrics=("accuracy",))
+
+
+def fit_and_evaluate(session, model, data: Images, training: Training, label: str = ""):
+    """Compile, train with the held-out validation split, evaluate on the test set.
+
+    Returns (history, results): test_loss, test_accuracy and the sample counts.
+    """
+    from dlcli import training as fitting
+
+    compile_classifier(model, training)
+    (x, y), held_out = split_validation(data.x_train, data.y_train, training.validation)
+    history = session.fit(model, x, y, epochs=training.epochs, batch_size=training.batch_size,
+                          validation_data=held_out, label=label)
+    counts = {"train_samples": len(x), "validation_samples": 0 if held_out is None else len(held_out[0]),
+              "test_samples": len(data.y_test)}
+    return history, {**fitting.evaluate(model, data.x_test, data.y_test), **counts}
+
+
+def report(session, data: Images, model, training: Training, history, results, extra: dict[str, Any],
+           *, saved_history=None) -> None:
+    """The curves, the confusion matrix and the labelled test images, then finish the run.
+
+    `saved_history` goes to history.csv instead of `history` (several trainings' columns).
+    """
+    from sklearn.metrics import confusion_matrix
+
+    from dlcli import plots
+    from dlcli import training as fitting
+
+    predicted = fitting.predict(model, data.x_test).argmax(axis=1)
+    matrix = confusion_matrix(data.y_test, predicted, labels=range(data.classes))
+    plots.training_curves(history, session.run.plots / "curves.png", title=data.name)
+    plots.confusion_matrix(matrix, data.class_names, session.run.plots / "confusion.png", title=f"{data.name}: test set")
+    shown = slice(0, GRID_IMAGES)
+    plots.predicted_images(data.x_test[shown], data.y_test[shown], predicted[shown], data.class_names,
+                           session.run.plots / "predictions.png", title=f"{data.name}: test images")
+    metrics = {**results, **model_size(model, data.input_shape), "epochs": training.epochs, **extra}
+    saved_history = history if saved_history is None else saved_history
+    session.finish(metrics, model=model, history=saved_history)
+
+
+def check_budget(model, max_params: Optional[int], smaller: str) -> None:
+    """`--max-params N`: refuse a model with more than N parameters, naming its count and `smaller`
+    (the options that shrink it)."""
+    if max_params is None:
+        return
+    count = int(model.count_params())
+    if count > max_params:
+        raise DlcliError(f"the model has {count:,} parameters, over --max-params {max_params:,}; lower {smaller}")

@@ -1,0 +1,156 @@
+"""Towers of the course's efficient blocks: MobileNetV2 inverted residual, ShuffleNet, ConvNeXt.
+
+Each tower is the course's: a 1x1 stem to `trunk` channels, `blocks` blocks that keep the trunk's
+shape (so each adds its input back), then Flatten and softmax. `expand` is the width inside a
+block (course: 96 = 6 x 16 for MobileNet and ShuffleNet; ConvNeXt's MLP is 4 x trunk).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+from keras import layers
+
+from dlcli.models.convnets import augmentation
+
+BLOCKS = ("mobilenet", "shufflenet", "convnext")
+
+
+def default_expand(block: str, trunk: int) -> int:
+    """The course's width inside a block: 6x the trunk (inverted residual, ShuffleNet), 4x (ConvNeXt)."""
+    return (4 if block == "convnext" else 6) * trunk
+
+
+@keras.saving.register_keras_serializable(package="dlcli")
+class ChannelShuffle(layers.Layer):
+    """ShuffleNet's channel shuffle: view channels as (groups, channels/groups), transpose, flatten back."""
+
+    def __init__(self, groups: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = groups
+
+    def call(self, inputs):
+        height, width, channels = inputs.shape[1:]
+        x = keras.ops.reshape(inputs, (-1, height, width, self.groups, channels // self.groups))
+        x = keras.ops.transpose(x, (0, 1, 2, 4, 3))
+        return keras.ops.reshape(x, (-1, height, width, channels))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package="dlcli")
+class GroupConv(layers.Layer):
+    """A 1x1 group convolution: channels split into `groups`, each mapped by its own 1x1 kernel.
+
+    One block-diagonal einsum instead of the course's slices, Conv2Ds and Concatenate (same
+    function, fewer ops; and Conv2D(groups=...) has no CPU kernel in TensorFlow).
+    """
+
+    def __init__(self, filters: int, groups: int = 4, use_bias: bool = True, l2: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.groups = groups
+        self.use_bias = use_bias
+        self.l2 = l2
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels % self.groups or self.filters % self.groups:
+            raise ValueError(f"GroupConv: {channels} input and {self.filters} output channels "
+                             f"must both divide into {self.groups} groups")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(self.groups, channels // self.groups, self.filters // self.groups),
+            initializer="glorot_uniform", regularizer=keras.regularizers.L2(self.l2) if self.l2 else None)
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
+
+    def call(self, inputs):
+        height, width, channels = inputs.shape[1:]
+        grouped = keras.ops.reshape(inputs, (-1, height, width, self.groups, channels // self.groups))
+        x = keras.ops.einsum("bhwgi,gio->bhwgo", grouped, self.kernel)
+        x = keras.ops.reshape(x, (-1, height, width, self.filters))
+        return x + self.bias if self.use_bias else x
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "groups": self.groups,
+                "use_bias": self.use_bias, "l2": self.l2}
+
+
+def _l2(l2: float):
+    return keras.regularizers.L2(l2) if l2 else None
+
+
+def inverted_residual_block(x, expand: int, name: str, l2: float = 1e-4, **_):
+    """MobileNetV2: 1x1 expand, BN, relu, 3x3 depthwise, BN, relu, 1x1 squeeze back to the trunk, BN, add."""
+    trunk = x.shape[-1]
+    m = layers.Conv2D(expand, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_expand")(x)
+    m = layers.BatchNormalization(name=f"{name}_expand_bn")(m)
+    m = layers.Activation("relu", name=f"{name}_expand_relu")(m)
+    m = layers.DepthwiseConv2D(3, padding="same", use_bias=False, depthwise_regularizer=_l2(l2),
+                               name=f"{name}_depthwise")(m)
+    m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
+    m = layers.Activation("relu", name=f"{name}_depthwise_relu")(m)
+    m = layers.Conv2D(trunk, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_squeeze")(m)
+    m = layers.BatchNormalization(name=f"{name}_squeeze_bn")(m)
+    return layers.Add(name=f"{name}_add")([m, x])
+
+
+def shufflenet_block(x, expand: int, name: str, groups: int = 4, l2: float = 1e-4, **_):
+    """ShuffleNet: 1x1 group conv, BN, relu, channel shuffle, 3x3 depthwise, BN, 1x1 group conv, BN, add, relu."""
+    trunk = x.shape[-1]
+    m = GroupConv(expand, groups, l2=l2, name=f"{name}_gconv_1")(x)
+    m = layers.BatchNormalization(name=f"{name}_gconv_1_bn")(m)
+    m = layers.ReLU(name=f"{name}_gconv_1_relu")(m)
+    m = ChannelShuffle(groups, name=f"{name}_shuffle")(m)
+    m = layers.DepthwiseConv2D(3, padding="same", name=f"{name}_depthwise")(m)
+    m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
+    m = GroupConv(trunk, groups, l2=l2, name=f"{name}_gconv_2")(m)
+    m = layers.BatchNormalization(name=f"{name}_gconv_2_bn")(m)
+    m = layers.Add(name=f"{name}_add")([x, m])
+    return layers.ReLU(name=f"{name}_relu")(m)
+
+
+def convnext_block(x, expand: int, name: str, **_):
+    """ConvNeXt (v1, as the course writes it): 7x7 depthwise, layer norm, 1x1 to `expand` with GELU,
+    1x1 back to the trunk, add, then the course's batch normalisation."""
+    trunk = x.shape[-1]
+    m = layers.DepthwiseConv2D(7, padding="same", use_bias=False, name=f"{name}_depthwise")(x)
+    m = layers.LayerNormalization(name=f"{name}_norm")(m)
+    m = layers.Conv2D(expand, 1, padding="same", activation="gelu", name=f"{name}_mlp_expand")(m)
+    m = layers.Conv2D(trunk, 1, padding="same", name=f"{name}_mlp_squeeze")(m)
+    m = layers.add([m, x], name=f"{name}_add")
+    return layers.BatchNormalization(name=f"{name}_bn")(m)
+
+
+BLOCK_FUNCTIONS = {"mobilenet": inverted_residual_block, "shufflenet": shufflenet_block, "convnext": convnext_block}
+
+
+def build_mobile_tower(input_shape: Sequence[int], outputs: int, *, block: str = "mobilenet", blocks: int = 5,
+                       trunk: int = 16, expand: int | None = None, groups: int = 4, l2: float = 1e-4,
+                       flip: bool = False, shift: float = 0.0, name: str | None = None) -> keras.Model:
+    """A tower of `blocks` blocks of kind `block` on a `trunk`-channel 1x1 stem, then Flatten and softmax.
+
+    The stem is the course's: Conv 1x1 relu (MobileNet, ConvNeXt); Conv 1x1, BN, relu with L2 (ShuffleNet).
+    """
+    expand = expand or default_expand(block, trunk)
+    inputs = keras.Input(shape=tuple(input_shape), name="images")
+    x = augmentation(inputs, flip=flip, shift=shift)
+    if block == "shufflenet":
+        x = layers.Conv2D(trunk, 1, padding="same", kernel_regularizer=_l2(l2), name="stem")(x)
+        x = layers.BatchNormalization(name="stem_bn")(x)
+        x = layers.ReLU(name="stem_relu")(x)
+    else:
+        x = layers.Conv2D(trunk, 1, activation="relu", padding="same", name="stem")(x)
+    make_block = BLOCK_FUNCTIONS[block]
+    for index in range(1, blocks + 1):
+        x = make_block(x, expand, name=f"block_{index}", groups=groups, l2=l2)
+    x = layers.Flatten(name="flatten")(x)
+    return keras.Model(inputs, layers.Dense(outputs, activation="softmax", name="outputs")(x),
+                       name=name or f"{block}_tower")
