@@ -1,0 +1,195 @@
+"""`dl go`: the course's Go project. `data` turns game records into training shards, `train`
+trains a policy/value network on them, `info` checks any network against the course's rules.
+
+Part 2 adds selfplay, gtp, match and tournament to this group: each is one more function
+registered on `go_app` below.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.errors import DlcliError
+
+NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
+FORMATS = ("auto", "sgf", "games-data")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
+COURSE_MAX_PARAMS = 100_000
+COURSE_BATCH = 128
+COURSE_EPOCHS = 20
+
+go_app = typer.Typer(help="The course's Go project: training data, policy/value networks, network checks.",
+                     no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(go_app, name="go")
+
+
+def data(
+    sources: Annotated[list[Path], typer.Argument(help="SGF files, folders or zips of them, or the course's games.data.")],
+    kind: Annotated[str, typer.Option("--format", help=f"Record format: {', '.join(FORMATS)}.")] = "auto",
+    validation: Annotated[float, typer.Option(help="Fraction of whole games kept out of training for validation.")] = 0.1,
+    shard_size: Annotated[int, typer.Option(help="Positions per compressed .npz shard.")] = 20_000,
+    common: GlobalOptions = None,
+) -> None:
+    """Encode every position of the games as the course's 31 planes, in shards (--limit: games)."""
+    kind = choice("--format", kind, FORMATS)
+    check_range("--validation", validation, 0, 1)
+    check_range("--shard-size", shard_size, 1)
+    for source in sources:
+        if not source.exists():
+            raise DlcliError(f"{source}: no such file or folder; give SGF files, a folder or zip of them, or games.data")
+    options = {"sources": [str(s) for s in sources], "format": kind, "validation": validation, "shard_size": shard_size}
+    with Session("go-data", sources[0].stem or "games", options, common) as session:
+        from dlcli.go import dataset, sgf
+
+        tally = sgf.Tally()
+        games = dataset.read_games(sources, tally, kind=kind)
+        with _bar(session, "encoding games", dataset.count_files(sources)) as advance:
+            manifest = dataset.build_shards(games, session.run.path / "shards", validation=validation,
+                                            shard_size=shard_size, limit=common.limit,
+                                            progress=lambda game: advance(tally.files))
+        if manifest["positions"] == 0:
+            first = (tally.skipped + manifest["illegal"] + ["no moves in the records"])[0]
+            raise DlcliError(f"no position to train on in {', '.join(map(str, sources))} ({first})")
+        train, held_out = manifest["splits"]["train"], manifest["splits"]["validation"]
+        if tally.skipped or manifest["illegal_games"]:
+            session.display.message(f"skipped {len(tally.skipped)} bad files and {manifest['illegal_games']} games "
+                                    f"with an illegal move; first: {(tally.skipped + manifest['illegal'])[0]}")
+        session.finish({"files": tally.files, "games": manifest["games"], "positions": manifest["positions"],
+                        "train_games": train["games"], "train_positions": train["positions"],
+                        "validation_games": held_out["games"], "validation_positions": held_out["positions"],
+                        "skipped_files": len(tally.skipped), "skipped": tally.skipped[:20],
+                        "illegal_games": manifest["illegal_games"], "positions_per_s": manifest["positions_per_s"],
+                        "shards": str(session.run.path / "shards")})
+
+
+def train(
+    data: Annotated[Optional[Path], typer.Option("--data", help="A `dl go data` run folder (default: the newest).")] = None,
+    network: Annotated[str, typer.Option("--network", "-n", help=f"Tower: {', '.join(NETWORKS)}.")] = "baseline",
+    filters: Annotated[Optional[int], typer.Option(help="Trunk filters (default 32).")] = None,
+    blocks: Annotated[Optional[int], typer.Option(help="Blocks in the tower (default per network).")] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the training shards.")] = COURSE_EPOCHS,
+    batch_size: Annotated[int, typer.Option(help="Positions per batch.")] = COURSE_BATCH,
+    optimizer: Annotated[str, typer.Option(help=f"One of {', '.join(OPTIMIZERS)}.")] = "adam",
+    learning_rate: Annotated[float, typer.Option(help="Initial rate, cosine-annealed to 0 over the training.")] = 0.002,
+    policy_weight: Annotated[float, typer.Option(help="Weight of the policy loss (cross-entropy).")] = 1.0,
+    value_weight: Annotated[float, typer.Option(help="Weight of the value loss (binary cross-entropy).")] = 1.0,
+    max_params: Annotated[int, typer.Option(help="Refuse a network with this many parameters or more.")] = COURSE_MAX_PARAMS,
+    augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
+    common: GlobalOptions = None,
+) -> None:
+    """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
+    network = choice("--network", network, NETWORKS)
+    optimizer = choice("--optimizer", optimizer, OPTIMIZERS)
+    for option, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--max-params", max_params),
+                          ("--filters", filters), ("--blocks", blocks)):
+        check_range(option, value, 1)
+    check_range("--learning-rate", learning_rate, 0, low_open=True)
+    check_range("--policy-weight", policy_weight, 0)
+    check_range("--value-weight", value_weight, 0)
+    from dlcli.run import newest_run
+
+    source = data if data is not None else newest_run("go-data", common.runs_dir)
+    from dlcli.go.dataset import load_manifest  # numpy only: the folder is checked before the run starts
+
+    folder, manifest = load_manifest(source)
+    hyper = {k: v for k, v in (("filters", filters), ("blocks", blocks)) if v is not None}
+    options = {"data": str(folder), "network": network, **hyper, "epochs": epochs, "batch_size": batch_size,
+               "optimizer": optimizer, "learning_rate": learning_rate, "policy_weight": policy_weight,
+               "value_weight": value_weight, "max_params": max_params, "augment": augment}
+    with Session("go-train", network, options, common) as session:
+        import keras
+
+        from dlcli import training
+        from dlcli.go.dataset import stream
+        from dlcli.models import build, gonets
+
+        size = manifest["board_size"]
+        model = build(f"go_{network}", (size, size, manifest["planes"]), size * size, **hyper)
+        if model.count_params() >= max_params:
+            raise DlcliError(f"the {network} network has {model.count_params():,} parameters, at or over "
+                             f"--max-params {max_params:,}; lower --filters or --blocks")
+        train_data, steps = stream(folder, manifest, "train", batch_size=batch_size, augment=augment,
+                                   seed=session.seed, limit=common.limit)
+        if steps == 0:
+            raise DlcliError(f"{folder} has no training positions; build it with more games or a lower --validation")
+        held_out, held_steps = stream(folder, manifest, "validation", batch_size=batch_size, shuffle=False,
+                                      limit=common.limit)
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
+        gonets.compile_go(model, optimizer=optimizer, learning_rate=schedule, policy_weight=policy_weight,
+                          value_weight=value_weight)
+        samples = min(manifest["splits"]["train"]["positions"], common.limit or float("inf"))
+        history = session.fit(model, train_data, None, epochs=epochs, batch_size=None,
+                              validation_data=held_out if held_steps else None, samples=int(samples))
+        metrics = training.evaluate(model, held_out, None, prefix="val_") if held_steps else {}
+        session.finish({**metrics, "network": network, "epochs": epochs, "train_positions": int(samples),
+                        "validation_positions": manifest["splits"]["validation"]["positions"] if held_steps else 0,
+                        "fits_course_rules": model.count_params() < COURSE_MAX_PARAMS},
+                       model=model, history=history)
+
+
+def info(
+    network: Annotated[Path, typer.Argument(help="A network file (.h5 or .keras), ours or a student's, or a run folder.")],
+    max_params: Annotated[int, typer.Option(help="The parameter limit to check against.")] = COURSE_MAX_PARAMS,
+    common: GlobalOptions = None,
+) -> None:
+    """Print a network's parameters, input shape and heads, and whether it fits the course's rules."""
+    import json
+    import sys
+
+    path = network / "model.h5" if network.is_dir() else network
+    if not path.is_file():
+        raise DlcliError(f"{network}: no such network file; give a .h5 or .keras file or a `dl go train` run folder")
+    from dlcli.commands.common import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import keras
+
+    from dlcli.models import gonets
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise DlcliError(f"{path} is not a Keras model ({reason}); give a .h5 or .keras network") from None
+    if not isinstance(model, keras.Model):
+        raise DlcliError(f"{path} is not a Keras model; give a .h5 or .keras network")
+    report = gonets.describe(model, max_params)
+    if common.json:
+        print(json.dumps(report))
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=str(path), title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    for key, value in report.items():
+        table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+    Console(stderr=True, highlight=False).print(table)
+    sys.stdout.flush()
+
+
+@contextmanager
+def _bar(session: Session, description: str, total: int):
+    """A progress bar on stderr (plain start/end lines when not live); yields `advance(done)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=session.display.console, disable=not session.display.live)
+    task = bar.add_task(description, total=total)
+    if not session.display.live:
+        session.display.message(f"{description}: {total} files")
+    with bar:
+        yield lambda done: bar.update(task, completed=done)
+
+
+go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
+go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
+go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))

@@ -1,0 +1,136 @@
+"""Go networks with the course's two heads, for the 31 input planes of `dlcli.go.features`.
+
+Every tower ends in the course's policy head (1x1 convolution, flatten, softmax named `policy`)
+and value head (global average pooling, Dense 50 relu, Dense 1 sigmoid named `value`: the
+probability that White wins), with the course's L2 of 0.0001. Only built-in layers are used,
+so the models save to the course's .h5 exchange format and reload with `compile=False`.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, regularizers
+
+GO_INPUT = (19, 19, 31)
+L2 = 0.0001
+MAX_PARAMS = 100_000  # the course's limit: networks must have fewer parameters than this
+
+
+def _l2():
+    return regularizers.l2(L2)
+
+
+def go_heads(x, board_input, points: int, name: str) -> keras.Model:
+    """The course's policy and value heads on top of the trunk `x`."""
+    policy = layers.Conv2D(1, 1, activation="relu", padding="same", use_bias=False, kernel_regularizer=_l2())(x)
+    policy = layers.Flatten()(policy)
+    policy = layers.Activation("softmax", name="policy")(policy)
+    value = layers.GlobalAveragePooling2D()(x)
+    value = layers.Dense(50, activation="relu", kernel_regularizer=_l2())(value)
+    value = layers.Dense(1, activation="sigmoid", name="value", kernel_regularizer=_l2())(value)
+    del points  # the policy size follows from the board: rows * cols of the trunk
+    return keras.Model(inputs=board_input, outputs=[policy, value], name=name)
+
+
+def _stem(input_shape, filters: int, *, batch_norm: bool):
+    board = keras.Input(shape=input_shape, name="board")
+    x = layers.Conv2D(filters, 1, padding="same", use_bias=not batch_norm, kernel_regularizer=_l2())(board)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    return board, layers.ReLU()(x)
+
+
+def build_go_baseline(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5) -> keras.Model:
+    """golois.py's example: a 1x1 convolution then five 3x3 convolutions of 32 filters."""
+    board, x = _stem(input_shape, filters, batch_norm=False)
+    for _ in range(blocks):
+        x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
+    return go_heads(x, board, outputs, "go_baseline")
+
+
+def build_go_residual(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 4) -> keras.Model:
+    """A residual tower (He et al.): blocks of two 3x3 convolutions with batch norm and a skip."""
+    board, x = _stem(input_shape, filters, batch_norm=True)
+    for _ in range(blocks):
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=_l2())(x)
+        y = layers.ReLU()(layers.BatchNormalization()(y))
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=_l2())(y)
+        y = layers.BatchNormalization()(y)
+        x = layers.ReLU()(layers.Add()([x, y]))
+    return go_heads(x, board, outputs, "go_residual")
+
+
+def inverted_residual(x, expand: int, trunk: int):
+    """The course's MobileNet v2 block: 1x1 expand, 3x3 depthwise, 1x1 squeeze, add."""
+    m = layers.Conv2D(expand, 1, use_bias=False, kernel_regularizer=_l2())(x)
+    m = layers.ReLU()(layers.BatchNormalization()(m))
+    m = layers.DepthwiseConv2D(3, padding="same", use_bias=False, depthwise_regularizer=_l2())(m)
+    m = layers.ReLU()(layers.BatchNormalization()(m))
+    m = layers.Conv2D(trunk, 1, use_bias=False, kernel_regularizer=_l2())(m)
+    m = layers.BatchNormalization()(m)
+    return layers.Add()([m, x])
+
+
+def build_go_mobilenet(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5,
+                       expansion: int = 6) -> keras.Model:
+    """A MobileNet v2 tower (the family that won the course's tournaments): a trunk of `filters`
+    planes, inverted residual blocks expanding to `expansion * filters`."""
+    board, x = _stem(input_shape, filters, batch_norm=True)
+    for _ in range(blocks):
+        x = inverted_residual(x, expansion * filters, filters)
+    return go_heads(x, board, outputs, "go_mobilenet")
+
+
+def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 7,
+                      expansion: int = 4) -> keras.Model:
+    """The course's ConvNeXt v1 block: 7x7 depthwise, layer norm, 1x1 expand with GELU, 1x1 back, add."""
+    board, x = _stem(input_shape, filters, batch_norm=True)
+    for _ in range(blocks):
+        y = layers.DepthwiseConv2D(7, padding="same", use_bias=False)(x)
+        y = layers.LayerNormalization()(y)
+        y = layers.Conv2D(expansion * filters, 1, padding="same", activation="gelu")(y)
+        y = layers.Conv2D(filters, 1, padding="same")(y)
+        x = layers.BatchNormalization()(layers.Add()([y, x]))
+    return go_heads(x, board, outputs, "go_convnext")
+
+
+GO_BUILDERS = {"baseline": build_go_baseline, "residual": build_go_residual,
+               "mobilenet": build_go_mobilenet, "convnext": build_go_convnext}
+
+
+def compile_go(model: keras.Model, *, optimizer: str = "adam", learning_rate=0.001, policy_weight: float = 1.0,
+               value_weight: float = 1.0) -> keras.Model:
+    """The course's losses (categorical cross-entropy for the policy, binary cross-entropy for
+    the value) and metrics (policy accuracy, value MSE); `learning_rate` may be a schedule."""
+    model.compile(optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
+                  loss={"policy": "categorical_crossentropy", "value": "binary_crossentropy"},
+                  loss_weights={"policy": policy_weight, "value": value_weight},
+                  metrics={"policy": [keras.metrics.CategoricalAccuracy(name="accuracy")],
+                           "value": [keras.metrics.MeanSquaredError(name="mse")]})
+    return model
+
+
+def head_names(model: keras.Model) -> list[str]:
+    """The names of a model's outputs (the layers producing them: robust to .h5 reloading)."""
+    return [output._keras_history.operation.name for output in model.outputs]
+
+
+def describe(model: keras.Model, max_params: int = MAX_PARAMS) -> dict:
+    """What the course's rules look at in a network: parameters, input, heads; and what breaks them."""
+    names = head_names(model)
+    shapes = [list(output.shape[1:]) for output in model.outputs]
+    inputs = [list(tensor.shape[1:]) for tensor in model.inputs]
+    problems = []
+    if model.count_params() >= max_params:
+        problems.append(f"{model.count_params():,} parameters, the limit is under {max_params:,}")
+    if inputs != [list(GO_INPUT)]:
+        problems.append(f"input {inputs} instead of {list(GO_INPUT)}")
+    heads = dict(zip(names, shapes))
+    if heads.get("policy") != [361]:
+        problems.append("no 'policy' output of 361 moves")
+    if heads.get("value") != [1]:
+        problems.append("no 'value' output of 1")
+    return {"name": model.name, "parameters": int(model.count_params()),
+            "trainable_parameters": int(sum(keras.ops.size(w) for w in model.trainable_weights)),
+            "input_shape": inputs[0] if len(inputs) == 1 else inputs, "heads": names, "output_shapes": shapes,
+            "layers": len(model.layers), "fits_course_rules": not problems, "problems": problems}
