@@ -25,7 +25,7 @@ def _save(figure, path: Path) -> Path:
 
 def training_curves(history: dict[str, list[float]], path: Path, title: str = "") -> Path:
     """The course's two figures side by side: training vs validation loss, and the metric."""
-    metrics = [k for k in history if not k.startswith("val_") and k != "epoch_seconds"]
+    metrics = [k for k in history if not k.startswith("val_")]
     figure, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     for axis, metric in zip(axes[0], metrics):
         epochs = range(1, len(history[metric]) + 1)
@@ -97,5 +97,112 @@ def validation_curve(mean: Sequence[float], smoothed: Sequence[float], best_epoc
     axis.axvline(best_epoch, color="r", linestyle="--", label=f"best epoch {best_epoch}")
     axis.set_xlabel("Epochs")
     axis.set_ylabel(f"Validation {metric}")
+    axis.legend()
+    return _save(figure, path)
+
+
+def image_grid(images: np.ndarray, path: Path, *, columns: int = 10, row_labels: Sequence[str] = (),
+               title: str = "") -> Path:
+    """Greyscale images in rows of `columns`, each row optionally labelled (originals, reconstructions...)."""
+    images = np.asarray(images).reshape(len(images), *np.asarray(images).shape[1:3])
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.2 * columns + (1.2 if row_labels else 0), 1.25 * rows + 0.4),
+                                squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_frame_on(False)
+        if index < len(images):
+            axis.imshow(images[index], cmap="Greys", vmin=0.0, vmax=max(1.0, float(images.max())))
+    for row, label in enumerate(row_labels):
+        axes[row, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    return _save(figure, path)
+
+
+def latent_grid(figure_pixels: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray, digit_size: int, path: Path,
+                title: str = "") -> Path:
+    """The course's VAE figure: images decoded from a regular grid of the 2-D latent space, axes z[0], z[1]."""
+    figure, axis = plt.subplots(figsize=(15, 15 * len(grid_y) / len(grid_x) + 1))
+    start = digit_size // 2
+    axis.set_xticks(np.arange(len(grid_x)) * digit_size + start, labels=np.round(grid_x, 2))
+    axis.set_yticks(np.arange(len(grid_y)) * digit_size + start, labels=np.round(grid_y, 2))
+    axis.set_xlabel("z[0]")
+    axis.set_ylabel("z[1]")
+    axis.imshow(figure_pixels, cmap="Greys_r")
+    if title:
+        axis.set_title(title)
+    return _save(figure, path)
+
+
+def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], path: Path,
+                   title: str = "") -> Path:
+    """Latent means of a test set, the first two dimensions, coloured by class (one dimension: against the class)."""
+    points = np.asarray(points)
+    second = points[:, 1] if points.shape[1] > 1 else np.asarray(labels, dtype=float)
+    figure, axis = plt.subplots(figsize=(8, 7))
+    scatter = axis.scatter(points[:, 0], second, c=labels, cmap="tab10", s=4, alpha=0.7,
+                           vmin=-0.5, vmax=len(class_names) - 0.5)
+    colorbar = figure.colorbar(scatter, ax=axis, ticks=range(len(class_names)))
+    colorbar.ax.set_yticklabels(class_names)
+    axis.set_xlabel("z[0]")
+    axis.set_ylabel("z[1]" if points.shape[1] > 1 else "class")
+    if title:
+        axis.set_title(title)
+    return _save(figure, path)
+
+
+def predicted_images(images: np.ndarray, true: Sequence[int], predicted: Sequence[int], class_names: Sequence[str],
+                     path: Path, *, columns: int = 5, title: str = "") -> Path:
+    """Test images captioned 'predicted (true)'; mistakes captioned in red with a red frame."""
+    images = np.asarray(images)
+    columns = max(1, min(columns, len(images)))
+    rows = max(1, -(-len(images) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.5 * rows + 0.5), squeeze=False)
+    for axis in axes.flat:
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_frame_on(False)
+    for axis, image, truth, guess in zip(axes.flat, images, true, predicted):
+        grey = image.shape[-1] == 1
+        axis.imshow(image[..., 0] if grey else np.clip(image, 0, 1), cmap="Greys" if grey else None)
+        wrong = int(truth) != int(guess)
+        axis.set_title(f"{class_names[int(guess)]}\n({class_names[int(truth)]})", fontsize=8,
+                       color="red" if wrong else "black")
+        if wrong:
+            axis.set_frame_on(True)
+            for spine in axis.spines.values():
+                spine.set_color("red")
+                spine.set_linewidth(2)
+    if title:
+        figure.suptitle(f"{title}: predicted (true), mistakes in red")
+    return _save(figure, path)
+
+
+def series_predictions(truth: np.ndarray, predicted: np.ndarray, path: Path, *, naive: np.ndarray | None = None,
+                       title: str = "") -> Path:
+    """The course's "true data versus the prediction": one-step-ahead forecasts along the test series."""
+    figure, axis = plt.subplots(figsize=(10, 4))
+    axis.plot(truth, color="0.3", linewidth=1.2, label="True data")
+    axis.plot(predicted, color="tab:blue", linewidth=1, label="Prediction")
+    if naive is not None:
+        axis.plot(naive, color="tab:orange", linewidth=0.8, linestyle=":", label="Naive (next = last)")
+    axis.set_xlabel("Test step")
+    axis.set_title(title)
+    axis.legend()
+    return _save(figure, path)
+
+
+def series_forecasts(truth: np.ndarray, starts: Sequence[int], forecasts: np.ndarray, path: Path, title: str = "") -> Path:
+    """Multi-step forecasts: each row of `forecasts` drawn from its start step on top of the true series."""
+    figure, axis = plt.subplots(figsize=(10, 4))
+    axis.plot(truth, color="0.3", linewidth=1.2, label="True data")
+    for number, (start, values) in enumerate(zip(starts, forecasts)):
+        steps = np.arange(start, min(start + len(values), len(truth)))
+        axis.plot(steps, values[:len(steps)], color="tab:blue", linewidth=1, label="Forecast" if number == 0 else None)
+    axis.set_xlabel("Test step")
+    axis.set_title(title)
     axis.legend()
     return _save(figure, path)

@@ -140,12 +140,17 @@ class RunFolder:
     def write_history(self, history: dict[str, list[float]]) -> None:
         write_text(self.path / "history.csv", history_csv(history))
 
-    def save_model(self, model, name: str = "model") -> list[str]:
-        """Save `model` as name.keras and, where it serialises to HDF5, name.h5; return the files written."""
+    def save_model(self, model, name: str = "model", formats: tuple[str, ...] = ("keras", "h5")) -> list[str]:
+        """Save `model` as name.keras and, for a Functional or Sequential model that serialises to
+        HDF5 (and "h5" in `formats`), name.h5; return the files written. Pass formats=("keras",)
+        for a graph model whose HDF5 form would not work once reloaded (text vectorisers, say)."""
         written = []
         with atomic_path(self.path / f"{name}.keras") as temporary:
             model.save(temporary)
         written.append(f"{name}.keras")
+        # Keras 3 writes an HDF5 file for a subclassed model that it cannot load back: graph models only
+        if "h5" not in formats or type(model).__name__ not in ("Functional", "Sequential"):
+            return written
         absl = logging.getLogger("absl")
         level = absl.level
         absl.setLevel(logging.ERROR)  # Keras warns that HDF5 is legacy: we write it on purpose
@@ -217,6 +222,19 @@ def trained_run(command: str, model: str | Path | None = None, runs_dir: str | P
     if missing:
         raise DlcliError(f"{run} has no {', '.join(missing)}; train again with 'dl {command.replace('-', ' ')}'")
     return run
+
+
+def load_model(path: str | Path):
+    """A saved model (.keras or .h5) with our custom layers registered; one line if it won't load."""
+    import keras
+
+    import dlcli.models  # noqa: F401 - registers the custom layers
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DlcliError(f"cannot load the model {path}: {reason}") from None
 
 
 def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True) -> Path:

@@ -57,14 +57,15 @@ def compile_model(model: keras.Model, *, optimizer: str, learning_rate: float | 
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stop training at the end of the first epoch whose loss is NaN or infinite."""
+    """Stop training at the end of the first epoch whose loss (or total_loss) is NaN or infinite."""
 
     def __init__(self) -> None:
         super().__init__()
         self.bad_epoch: int | None = None
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        loss = (logs or {}).get("loss")
+        logs = logs or {}
+        loss = logs.get("loss", logs.get("total_loss"))  # models with a custom train_step name it so
         if loss is not None and not math.isfinite(float(loss)):
             self.bad_epoch = epoch + 1
             self.model.stop_training = True

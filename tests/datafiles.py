@@ -141,6 +141,29 @@ def write_boston(folder, n: int = 506, seed: int = 5) -> Path:
     return path
 
 
+def write_nietzsche(folder, text: str = "PREFACE\n\nSupposing that Truth is a woman--what then? " * 3) -> Path:
+    """`nietzsche.txt`: plain UTF-8 text."""
+    path = _folder(folder) / "nietzsche.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_sp500(folder, n: int = 80, seed: int = 6) -> Path:
+    """`sp500.csv`: one closing price per line, as the course's file."""
+    prices = 1000 + np.cumsum(np.random.RandomState(seed).normal(0, 5, n))
+    path = _folder(folder) / "sp500.csv"
+    path.write_text("".join(f"{p:.2f}\n" for p in prices))
+    return path
+
+
+def write_spa_eng(folder, pairs: int = 40) -> Path:
+    """`spa-eng/spa.txt`: tab-separated English and Spanish sentences, one pair a line."""
+    sub = _folder(Path(folder) / "spa-eng")
+    path = sub / "spa.txt"
+    path.write_text("".join(f"I see {i} cats.\tVeo {i} gatos.\n" for i in range(pairs)), encoding="utf-8")
+    return path
+
+
 def write_all(folder) -> dict[str, Path]:
     """Every file-based dataset (CIFAR-10 as the extracted folder); name -> main path."""
     return {
@@ -150,4 +173,7 @@ def write_all(folder) -> dict[str, Path]:
         "imdb": write_imdb(folder),
         "reuters": write_reuters(folder),
         "boston": write_boston(folder),
+        "nietzsche": write_nietzsche(folder),
+        "sp500": write_sp500(folder),
+        "spa-eng": write_spa_eng(folder),
     }

@@ -28,12 +28,16 @@ def register(app: typer.Typer) -> None:
 def classify(
     dataset: Annotated[str, typer.Argument(help=f"One of {', '.join(tasks.CLASSIFY_DATASETS)}.")] = "mnist",
     compare: Annotated[bool, typer.Option("--compare", help="Train baseline, L2 and dropout variants and overlay their validation curves.")] = False,
+    model: Annotated[str, typer.Option(help="dense (the course's multi-hot network) or transformer (imdb: the course's Transformer encoder on 600-word sequences).")] = "dense",
     given: dict = None,
     common: GlobalOptions = None,
 ) -> None:
     """Train the course's dense classifier; report test accuracy, curves and a confusion matrix."""
     name = choice("dataset", dataset, tasks.CLASSIFY_DATASETS)
-    settings = tasks.resolve(name, **given)
+    kind = choice("model", model, tasks.MODELS)
+    settings = tasks.resolve(name, kind, **given)
+    if compare and kind != "dense":
+        raise DlcliError("--compare is the dense network's regularisation exercise; drop it or use --model dense")
     if compare and settings.validation == 0:
         raise DlcliError("--compare overlays validation curves: pass --validation N (for example 10000)")
     variants = {"baseline": settings}
@@ -42,17 +46,17 @@ def classify(
                     "l2": replace(settings, l2=COURSE_L2, dropout=0.0),
                     "dropout": replace(settings, l2=0.0, dropout=COURSE_DROPOUT)}
 
-    with Session("classify", name, {**settings.as_dict(), "compare": compare}, common) as session:
+    with Session("classify", name, {**settings.as_dict(), "compare": compare, "model": kind}, common) as session:
         from sklearn.metrics import confusion_matrix
 
         from dlcli import plots, training
 
-        data = tasks.prepare(session.load(name, num_words=settings.num_words), settings.num_words)
+        data = tasks.prepare(session.load(name, num_words=settings.num_words), settings.num_words, kind)
         (x, y), held_out = tasks.split_validation(data.x_train, data.y_train, settings.validation)
 
         histories, results, models = {}, {}, {}
         for label, variant in variants.items():
-            model = tasks.build_model(data, variant)
+            model = tasks.build_model(data, variant, kind=kind)
             histories[label] = session.fit(model, x, y, epochs=variant.epochs, batch_size=variant.batch_size,
                                            validation_data=held_out, label=label if compare else "")
             results[label] = training.evaluate(model, data.x_test, data.y_test)

@@ -287,7 +287,8 @@ class Session:
         self.epoch_seconds += seconds
         return {key: earlier.get(key, []) + history.get(key, []) for key in {**earlier, **history}}
 
-    def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None) -> None:
+    def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None,
+               model_formats: tuple[str, ...] = ("keras", "h5")) -> None:
         """Save the model and history, write metrics.json as complete, show the summary, print the run folder.
 
         `samples_per_s` is training throughput: samples trained over the seconds spent in epochs;
@@ -298,7 +299,8 @@ class Session:
         if history is not None:
             self.run.write_history(history)
         if model is not None:
-            metrics = {**metrics, "parameters": int(model.count_params()), "model_files": self.run.save_model(model)}
+            metrics = {**metrics, "parameters": int(model.count_params()),
+                       "model_files": self.run.save_model(model, formats=model_formats)}
         metrics = {**metrics, "wall_time_s": round(wall, 3)}
         if self.epoch_seconds:
             metrics["samples_per_s"] = round(self.trained_samples / sum(self.epoch_seconds), 1)

@@ -18,6 +18,7 @@ from dlcli.errors import DlcliError
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")
 CLASSIFY_DATASETS = ("mnist", "fashion-mnist", "imdb", "reuters", "digits")
 REGRESS_DATASETS = ("boston", "diabetes")
+MODELS = ("dense", "transformer")
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,23 @@ PRESETS: dict[str, Settings] = {
     "diabetes": Settings(units=64, layers=2, epochs=150, batch_size=16, validation=0),
 }
 
+# `--model transformer`: the course's Transformer classifier on IMDB word sequences cut or padded
+# to 600 words, 20,000-word vocabulary, embedding 256, 2 heads, feed-forward 32 (`--units`), one
+# encoder block (`--layers`), dropout 0.5, batch 32, 20% of the training reviews held out. The
+# course trains 20 epochs and keeps the best validation checkpoint; 3 epochs is where our
+# validation loss turns.
+TRANSFORMER_SEQUENCE_LENGTH = 600
+TRANSFORMER_EMBED_DIM, TRANSFORMER_HEADS = 256, 2
+TRANSFORMER_PRESETS: dict[str, Settings] = {
+    "imdb": Settings(units=32, layers=1, epochs=3, batch_size=32, validation=5_000, dropout=0.5, num_words=20_000),
+}
+
 # Options shared by the dense commands (None: the dataset's preset).
 PRESET = "(default: the dataset's course preset)"
 DENSE_OPTIONS = [
     ("units", Annotated[Optional[int], typer.Option(help=f"Units per hidden layer {PRESET}.", rich_help_panel="Network")], None),
     ("layers", Annotated[Optional[int], typer.Option(help=f"Number of hidden layers {PRESET}.", rich_help_panel="Network")], None),
-    ("dropout", Annotated[float, typer.Option(help="Dropout rate after each hidden layer (course: 0.5).", rich_help_panel="Network")], 0.0),
+    ("dropout", Annotated[Optional[float], typer.Option(help="Dropout rate after each hidden layer (course: 0.5; default 0, or 0.5 before a transformer's output).", rich_help_panel="Network")], None),
     ("l2", Annotated[float, typer.Option("--l2", help="L2 weight decay on each hidden layer (course: 0.001).", rich_help_panel="Network")], 0.0),
     ("epochs", Annotated[Optional[int], typer.Option(help=f"Training epochs {PRESET}.", rich_help_panel="Training")], None),
     ("batch_size", Annotated[Optional[int], typer.Option(help=f"Batch size {PRESET}.", rich_help_panel="Training")], None),
@@ -74,9 +86,14 @@ def with_dense_options(*names: str) -> Callable[[Callable[..., Any]], Callable[.
     return lambda function: add_options(function, "given", chosen, lambda ctx, values: values)
 
 
-def resolve(dataset: str, **given: Any) -> Settings:
-    """The dataset's preset with every option that was given; each value checked."""
-    settings = replace(PRESETS[dataset], **{k: v for k, v in given.items() if v is not None})
+def resolve(dataset: str, kind: str = "dense", **given: Any) -> Settings:
+    """The dataset's preset for the `kind` of network with every option that was given; each value checked."""
+    if kind == "transformer" and dataset not in TRANSFORMER_PRESETS:
+        raise DlcliError(f"--model transformer is the course's IMDB classifier; use it with: {', '.join(TRANSFORMER_PRESETS)}")
+    if kind == "transformer" and given.get("l2"):
+        raise DlcliError("--l2 applies to the dense model only; drop it or use --model dense")
+    preset = TRANSFORMER_PRESETS[dataset] if kind == "transformer" else PRESETS[dataset]
+    settings = replace(preset, **{k: v for k, v in given.items() if v is not None})
     for option in ("units", "layers", "epochs", "batch_size", "num_words"):
         check_range(f"--{option.replace('_', '-')}", getattr(settings, option), 1)
     check_range("--validation", settings.validation, 0)
@@ -103,14 +120,20 @@ class Prepared:
     class_names: Optional[list[str]]
 
 
-def prepare(dataset, num_words: int = 10_000) -> Prepared:
-    """Turn a loaded Dataset into network inputs, as the course prepares each one."""
+def prepare(dataset, num_words: int = 10_000, kind: str = "dense") -> Prepared:
+    """Turn a loaded Dataset into network inputs, as the course prepares each one (word sequences:
+    multi-hot for the dense model, the first 600 words padded with 0 after them for the transformer)."""
     import numpy as np
 
     from dlcli.data import transforms
 
     x_train, x_test = dataset.x_train, dataset.x_test
-    if dataset.kind == "sequences":
+    if dataset.kind == "sequences" and kind == "transformer":
+        import keras
+
+        x_train, x_test = (keras.utils.pad_sequences(x, maxlen=TRANSFORMER_SEQUENCE_LENGTH, dtype="int64", padding="post",
+                                                     truncating="post") for x in (x_train, x_test))
+    elif dataset.kind == "sequences":
         x_train, x_test = transforms.multi_hot(x_train, num_words), transforms.multi_hot(x_test, num_words)
     elif dataset.kind == "images":
         peak = 16.0 if dataset.name == "digits" else 255.0
@@ -140,10 +163,16 @@ def split_validation(x, y, count: int):
     return (x[count:], y[count:]), (x[:count], y[:count])
 
 
-def build_model(data: Prepared, settings: Settings, input_shape=None):
-    """The dense network for `data`, compiled with the settings' optimizer, loss and metrics."""
+def build_model(data: Prepared, settings: Settings, input_shape=None, kind: str = "dense"):
+    """The dense (or transformer) network for `data`, compiled with the settings' optimizer, loss and metrics."""
     from dlcli import models, training
 
+    if kind == "transformer":
+        return training.compile_model(models.build(
+            "transformer_classifier", input_shape or data.x_train.shape[1:], data.outputs, vocab_size=settings.num_words,
+            embed_dim=TRANSFORMER_EMBED_DIM, dense_dim=settings.units, num_heads=TRANSFORMER_HEADS, blocks=settings.layers,
+            dropout=settings.dropout, output_activation=data.output_activation, name=f"{data.name}_transformer"),
+            optimizer=settings.optimizer, learning_rate=settings.learning_rate, loss=data.loss, metrics=data.metrics)
     model = models.build("dense", input_shape or data.x_train.shape[1:], data.outputs,
                          units=(settings.units,) * settings.layers, output_activation=data.output_activation,
                          dropout=settings.dropout, l2=settings.l2, name=f"{data.name}_dense")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dlcli.data import images, tabular, text
+from dlcli.data import corpora, images, pairs, series, tabular, text
 from dlcli.data.common import LoadOptions
 from dlcli.data.dataset import Dataset
 from dlcli.errors import DlcliError
@@ -30,6 +30,10 @@ _REGISTRY: dict[str, _Entry] = {
     "digits": _Entry(tabular.load_digits, "scikit-learn 8x8 digits, pixels 0..16, 10 classes, 1437/360 (embedded)"),
     "diabetes": _Entry(tabular.load_diabetes, "scikit-learn diabetes progression, 10 features, regression, 353/89 (embedded)"),
     "xor": _Entry(tabular.load_xor, "the four XOR points, binary, same 4 for train and test (embedded)"),
+    "nietzsche": _Entry(corpora.load_nietzsche, "Nietzsche's Beyond Good and Evil, 600893 characters, lowercased (nietzsche.txt)"),
+    "sinwave": _Entry(series.load_sinwave, "the course's sine wave, 5001 values, period 100 (embedded)"),
+    "sp500": _Entry(series.load_sp500, "S&P 500 daily closes 2000-2016, 4171 values (sp500.csv, no download origin)"),
+    "spa-eng": _Entry(pairs.load_spa_eng, "English-Spanish sentence pairs (Tatoeba), 118964, split 70/15/15 with a fixed seed (spa-eng.zip)"),
 }
 
 
