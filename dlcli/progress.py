@@ -47,10 +47,15 @@ class Display:
         self.console = Console(stderr=True, highlight=False)
         self.live = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
 
-    def epoch_table(self, samples: int, label: str = "") -> keras.callbacks.Callback:
-        """A Keras callback that shows one row per epoch (live table, or plain lines)."""
+    def epoch_table(self, samples: int, label: str = "",
+                    annotate: Callable[[int, dict], dict[str, str]] | None = None) -> keras.callbacks.Callback:
+        """A Keras callback that shows one row per epoch (live table, or plain lines).
+
+        `annotate(epoch, logs)` may add text columns to each row (textgen's short sample); it runs
+        after the epoch's time is taken.
+        """
         kind = EpochTable if self.live else EpochLines
-        return kind(self.console, samples=samples, label=label)
+        return kind(self.console, samples=samples, label=label, annotate=annotate)
 
     @contextmanager
     def download_bar(self, name: str) -> Iterator[Callable[[int, int | None], None]]:
@@ -100,11 +105,13 @@ class Display:
 class EpochLines(keras.callbacks.Callback):
     """One plain line per epoch: loss and metrics, validation, seconds, samples/s."""
 
-    def __init__(self, console: Console, samples: int, label: str = ""):
+    def __init__(self, console: Console, samples: int, label: str = "",
+                 annotate: Callable[[int, dict], dict[str, str]] | None = None):
         super().__init__()
         self.console = console
         self.samples = samples
         self.label = label
+        self.annotate = annotate
         self.rows: list[dict[str, Any]] = []
         self._epoch_started = 0.0
 
@@ -117,14 +124,17 @@ class EpochLines(keras.callbacks.Callback):
         row.update({k: float(logs[k]) for k in metric_columns(logs or {})})
         row["s"] = seconds
         row["samples/s"] = self.samples / seconds if seconds > 0 else float("nan")
+        if self.annotate is not None:
+            row.update(self.annotate(epoch, logs or {}))
         self.rows.append(row)
         self.show(row)
 
     def show(self, row: dict[str, Any]) -> None:
         prefix = f"{self.label} " if self.label else ""
-        parts = [f"epoch {row['epoch']}"]
-        parts += [f"{k} {format_value(v)}" for k, v in row.items() if k not in ("epoch", "s", "samples/s")]
-        parts += [f"{row['s']:.1f}s", f"{row['samples/s']:.0f} samples/s"]
+        numbers = {k: v for k, v in row.items() if isinstance(v, float) and k not in ("s", "samples/s")}
+        parts = [f"epoch {row['epoch']}", *(f"{k} {format_value(v)}" for k, v in numbers.items()),
+                 f"{row['s']:.1f}s", f"{row['samples/s']:.0f} samples/s"]
+        parts += [f"{k} {v}" for k, v in row.items() if isinstance(v, str) and k != "epoch"]
         self.console.print(prefix + "  ".join(parts), highlight=False, soft_wrap=True)
 
 
@@ -167,7 +177,8 @@ class EpochTable(EpochLines):
         table = Table(title=self.label or None, title_justify="left")
         columns = list(self.rows[-1]) if self.rows else ["epoch"]
         for column in columns:
-            table.add_column(column, justify="right")
+            text = isinstance(self.rows[-1].get(column), str) and column != "epoch" if self.rows else False
+            table.add_column(column, justify="left" if text else "right", overflow="fold" if text else "ellipsis")
         for row in self.rows[-MAX_LIVE_ROWS:]:
             table.add_row(*(format_value(row.get(c, "")) if c != "samples/s" else f"{row[c]:.0f}" for c in columns))
         if getattr(self, "final", False):

@@ -80,3 +80,16 @@ def test_fit_passes_splits_one_long_epoch_back_into_passes():
     # the first pass starts from the untrained weights: its mean loss is close to their loss
     assert history["loss"][0] == pytest.approx(before[0], abs=0.05)
     assert history["loss"][-1] < history["loss"][0]
+
+
+@pytest.mark.parametrize("kind", [EpochLines, EpochTable])
+def test_annotate_adds_a_text_column_after_the_epoch_time(kind):
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=kind is EpochTable, width=200)
+    model, x, y = tiny_problem()
+    seen = []
+    callback = kind(console, samples=len(x), annotate=lambda epoch, logs: seen.append(logs["loss"]) or
+                    {"sample": f"text of epoch {epoch + 1}"})
+    training.fit(model, x, y, epochs=2, batch_size=16, callbacks=[callback])
+    assert [row["sample"] for row in callback.rows] == ["text of epoch 1", "text of epoch 2"]
+    assert len(seen) == 2 and "text of epoch 2" in buffer.getvalue()

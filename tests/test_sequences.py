@@ -115,7 +115,7 @@ def test_textgen_trains_samples_and_generates_the_same_text_for_the_same_seed(tm
     assert all(len(text) == 24 and set(text) <= set(TINY_TEXT.lower()) for text in metrics["samples"].values())
     samples = (run / "samples.md").read_text()
     assert samples.count("## Epoch") == 2 and samples.count("Temperature 1.2:") == 2
-    assert "epoch 2 sample, temperature 0.5:" in result.stderr
+    assert "epoch 2/2" in result.stderr and "sample (t=0.5) " in result.stderr
     config = json.loads((run / "config.json").read_text())
     assert config["data"][0]["source"] == str(corpus) and config["options"]["temperatures"] == [0.2, 0.5, 1.0, 1.2]
 

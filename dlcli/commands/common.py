@@ -255,14 +255,15 @@ class Session:
         return dataset
 
     def fit(self, model, x, y, *, epochs: int, batch_size: int | None, validation_data=None, label: str = "",
-            callbacks=(), samples: int | None = None) -> dict[str, list[float]]:
+            callbacks=(), samples: int | None = None, annotate=None) -> dict[str, list[float]]:
         """Train with the live epoch table and a checkpoint after every epoch; return the history
         as {metric: [per-epoch values]}. When resuming, continue from this training's checkpoint
         (weights, optimizer state, history), or skip it when it had already finished.
 
         `batch_size` is per replica: the global batch is that times the replicas in sync, as Keras
         advises. `x` may be a shuffled tf.data.Dataset of (inputs, targets) batches: pass y=None,
-        batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table.
+        batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table;
+        `annotate(epoch, logs) -> {column: text}` adds text columns to the table's rows.
         """
         from dlcli import training
 
@@ -272,7 +273,7 @@ class Session:
         if done >= epochs:
             return earlier
         samples = len(x) if samples is None else samples
-        table = self.display.epoch_table(samples=samples, label=label)
+        table = self.display.epoch_table(samples=samples, label=label, annotate=annotate)
         # the checkpoint first, so that an epoch's row (and its seconds) appear once it is saved
         hooks = [training.Checkpointer(self.run.checkpoints, name, earlier), table, *callbacks]
         if self.common.tensorboard:

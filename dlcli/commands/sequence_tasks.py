@@ -77,7 +77,7 @@ class SampleBook:
         epoch, _, _, samples = self.epochs[-1]
         chosen = min(samples, key=lambda t: abs(t - temperature))
         short = " ".join(samples[chosen].split())[:SHOWN_CHARACTERS]
-        return f"epoch {epoch} sample, temperature {chosen}: {short}"
+        return f"(t={chosen}) {short}"
 
     def last_samples(self) -> dict[str, str]:
         return {str(t): sample for t, sample in self.epochs[-1][3].items()} if self.epochs else {}

@@ -71,7 +71,6 @@ def textgen(
                    batch_size=batch_size, learning_rate=learning_rate, temperatures=sampled, sample_length=sample_length)
 
     with Session("textgen", name, options, common) as session:
-        import keras
         import numpy as np
 
         from dlcli import models, plots, training
@@ -94,19 +93,20 @@ def textgen(
         rng = np.random.default_rng(session.seed)
         book = SampleBook(name, window, sample_length)
 
-        def sample_after_epoch(epoch: int, logs: dict) -> None:
+        def sample_after_epoch(epoch: int, logs: dict) -> dict[str, str]:
+            """Continue a random seed at each temperature, append to samples.md; one short sample for the table."""
             start = int(rng.integers(0, len(codes) - window))  # the course's randint(0, len - maxlen - 1)
             seed_ids = codes[start:start + window]
             outputs = charlstm.generate(net, seed_ids, sample_length, sampled, rng)
             book.add(epoch + 1, float(logs.get("loss", float("nan"))), decode(seed_ids, characters),
                      {t: decode(ids, characters) for t, ids in zip(sampled, outputs)})
             write_text(session.run.path / "samples.md", book.markdown())
-            session.display.message(book.line(SHOWN_TEMPERATURE))
+            return {"sample": book.line(SHOWN_TEMPERATURE)}
 
         global_batch = batch_size * session.strategy.num_replicas_in_sync  # --batch-size is per replica
         batches = window_batches(codes, starts, window, global_batch, session.seed)
         history = session.fit(net, batches, None, epochs=epochs, batch_size=None, samples=len(starts),
-                              callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=sample_after_epoch)])
+                              annotate=sample_after_epoch)
         plots.training_curves(history, session.run.plots / "curves.png", title=name)
         metrics = {"final_loss": history["loss"][-1], "epochs": epochs, "characters": len(codes),
                    "vocabulary_size": len(characters), "windows": len(starts),
