@@ -10,7 +10,7 @@ import json
 import math
 import platform
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import keras
 import numpy as np
@@ -18,9 +18,6 @@ import numpy as np
 from dlcli import distribute
 from dlcli.errors import TrainingDiverged
 from dlcli.run import atomic_path, write_json
-
-OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")
-
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and the backend; with `deterministic`, make TensorFlow's ops deterministic too."""

@@ -26,6 +26,7 @@ import typer
 from dlcli.errors import DlcliError
 
 DEFAULT_SEED = 0
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
@@ -149,6 +150,12 @@ def choice(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str
     if lowered not in allowed:
         raise DlcliError(f"unknown {option} '{value}'; choose one of: {', '.join(allowed)}")
     return lowered
+
+
+def check_positive(**values: Optional[int]) -> None:
+    """Each named size is at least 1 (`batch_size=0` fails as --batch-size); None means not given."""
+    for name, value in values.items():
+        check_range(f"--{name.replace('_', '-')}", value, 1)
 
 
 def check_range(option: str, value: float | None, low: float, high: float | None = None,

@@ -12,10 +12,9 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from dlcli.commands.common import add_options, check_range, choice
+from dlcli.commands.common import OPTIMIZERS, add_options, check_positive, check_range, choice
 from dlcli.errors import DlcliError
 
-OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")
 CLASSIFY_DATASETS = ("mnist", "fashion-mnist", "imdb", "reuters", "digits")
 REGRESS_DATASETS = ("boston", "diabetes")
 MODELS = ("dense", "transformer")
@@ -94,8 +93,7 @@ def resolve(dataset: str, kind: str = "dense", **given: Any) -> Settings:
         raise DlcliError("--l2 applies to the dense model only; drop it or use --model dense")
     preset = TRANSFORMER_PRESETS[dataset] if kind == "transformer" else PRESETS[dataset]
     settings = replace(preset, **{k: v for k, v in given.items() if v is not None})
-    for option in ("units", "layers", "epochs", "batch_size", "num_words"):
-        check_range(f"--{option.replace('_', '-')}", getattr(settings, option), 1)
+    check_positive(**{option: getattr(settings, option) for option in ("units", "layers", "epochs", "batch_size", "num_words")})
     check_range("--validation", settings.validation, 0)
     check_range("--dropout", settings.dropout, 0, 1)
     check_range("--l2", settings.l2, 0)

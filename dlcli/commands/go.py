@@ -13,12 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
 from dlcli.errors import DlcliError
 
 NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
 FORMATS = ("auto", "sgf", "games-data")
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "nadam")
 COURSE_MAX_PARAMS = 100_000
 COURSE_BATCH = 128
 COURSE_EPOCHS = 20

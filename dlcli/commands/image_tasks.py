@@ -13,8 +13,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from dlcli.commands.common import add_options, check_range, choice
-from dlcli.commands.dense_tasks import OPTIMIZERS
+from dlcli.commands.common import OPTIMIZERS, add_options, check_range, choice
 from dlcli.errors import DlcliError
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "digits")
@@ -64,12 +63,6 @@ def resolve(defaults: Training, given: dict[str, Any]) -> Training:
     check_range("--learning-rate", training.learning_rate, 0, low_open=True)
     check_range("--validation", training.validation, 0, 1)
     return replace(training, optimizer=choice("optimizer", training.optimizer, OPTIMIZERS))
-
-
-def check_positive(**values: int | None) -> None:
-    """Each named size (`blocks=5` checks --blocks) is at least 1."""
-    for name, value in values.items():
-        check_range(f"--{name.replace('_', '-')}", value, 1)
 
 
 def augmentation(name: str, training: Training) -> dict[str, Any]:

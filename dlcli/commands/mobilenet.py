@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, import_tensorflow_quietly, with_common
+from dlcli.commands.common import (GlobalOptions, Session, check_positive, check_range, choice,
+                                   import_tensorflow_quietly, with_common)
 from dlcli.errors import DlcliError
 
 BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dlcli.models.mobilenet.BLOCKS, without importing Keras
@@ -42,7 +43,7 @@ def mobilenet(
     """Train a tower of efficient blocks; report test accuracy, parameters and MACs per image."""
     name = choice("dataset", dataset, tasks.IMAGE_DATASETS)
     block = choice("block", block, BLOCKS)
-    tasks.check_positive(blocks=blocks, trunk=trunk, expand=expand, groups=groups, max_params=max_params)
+    check_positive(blocks=blocks, trunk=trunk, expand=expand, groups=groups, max_params=max_params)
     check_range("--l2", l2, 0)
     expand = expand or (4 if block == "convnext" else 6) * trunk
     if block == "shufflenet" and (trunk % groups or expand % groups):

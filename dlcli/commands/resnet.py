@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import GlobalOptions, Session, check_positive, check_range, choice, with_common
 from dlcli.errors import DlcliError
 
 STYLES = ("functional", "subclass")
@@ -45,7 +45,7 @@ def resnet(
     style = choice("style", style, STYLES)
     compare = compare and choice("comparison", compare, COMPARISONS)
     blocks = COURSE_BLOCKS[style] if blocks is None else blocks
-    tasks.check_positive(blocks=blocks, filters=filters)
+    check_positive(blocks=blocks, filters=filters)
     if depth is not None:
         check_range("--depth", depth, 8)
         if (depth - 2) % 6:

@@ -15,12 +15,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
 from dlcli.commands.sequence_tasks import comma_separated, errors, limited, multistep_scores
 from dlcli.errors import DlcliError
 
 DATASETS = ("sinwave", "sp500")
-OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")
 NORMALISED = ("sp500",)  # the course normalises the S&P 500 windows, not the sine wave
 
 

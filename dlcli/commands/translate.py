@@ -18,8 +18,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, import_tensorflow_quietly, with_common
-from dlcli.commands.dense_tasks import OPTIMIZERS
+from dlcli.commands.common import (OPTIMIZERS, GlobalOptions, Session, check_positive, check_range, choice,
+                                   import_tensorflow_quietly, with_common)
 from dlcli.errors import DlcliError
 
 DATASET = "spa-eng"
@@ -69,8 +69,8 @@ def translate(
                     "dense_dim": dense_dim, "heads": heads, "dropout": dropout, "epochs": epochs,
                     "batch_size": batch_size, "optimizer": choice("optimizer", optimizer, OPTIMIZERS),
                     "learning_rate": learning_rate, "bleu_sentences": bleu_sentences}
-        for option in ("vocab_size", "sequence_length", "embed_dim", "dense_dim", "heads", "epochs", "batch_size", "bleu_sentences"):
-            check_range(f"--{option.replace('_', '-')}", settings[option], 1)
+        check_positive(**{option: settings[option] for option in ("vocab_size", "sequence_length", "embed_dim",
+                                                                   "dense_dim", "heads", "epochs", "batch_size", "bleu_sentences")})
         check_range("--dropout", dropout, 0, 1)
         check_range("--learning-rate", learning_rate, 0, low_open=True)
         return train_translator(settings, common)
