@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from dlcli import interrupts
 from dlcli.errors import DlcliError
 
 RUNS_ENV = "DLCLI_RUNS"
@@ -34,15 +35,16 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target` (ending in its whole name, so writers that check the
     suffix, like Keras' `.weights.h5`, accept it); rename it onto `target` on success."""
     target = Path(target)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{target.name}", dir=target.parent)
-    os.close(handle)
-    os.unlink(temporary)  # writers such as Keras want to create the file themselves
-    try:
-        yield Path(temporary)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with interrupts.held():  # Ctrl-C waits for the file: unwinding out of h5py's writer can crash
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{target.name}", dir=target.parent)
+        os.close(handle)
+        os.unlink(temporary)  # writers such as Keras want to create the file themselves
+        try:
+            yield Path(temporary)
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
 
 
 def write_text(target: Path, text: str) -> None:

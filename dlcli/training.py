@@ -15,7 +15,7 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from dlcli import distribute
+from dlcli import distribute, interrupts
 from dlcli.errors import TrainingDiverged
 from dlcli.run import atomic_path, write_json
 
@@ -68,6 +68,16 @@ class NanGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class StopBetweenBatches(keras.callbacks.Callback):
+    """Raise a Ctrl-C or SIGTERM that arrived during training (see `interrupts`) between two batches."""
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        interrupts.check()
+
+    on_test_batch_end = on_train_batch_end
+    on_epoch_end = on_train_batch_end
+
+
 def fit(model: keras.Model, x, y, *, epochs: int, batch_size: int, validation_data=None,
         callbacks: Sequence[keras.callbacks.Callback] = (), shuffle: bool = True,
         initial_epoch: int = 0, seed: int = 0) -> dict[str, list[float]]:
@@ -75,11 +85,12 @@ def fit(model: keras.Model, x, y, *, epochs: int, batch_size: int, validation_da
     {metric: [value per epoch]}; raise TrainingDiverged on NaN."""
     guard = NanGuard()
     common = dict(epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                  callbacks=[guard, *callbacks], shuffle=shuffle, initial_epoch=initial_epoch)
-    if distribute.in_multiworker():
-        history = distribute.fit_multiworker(model, x, y, seed=seed, **common)
-    else:
-        history = model.fit(x, y, verbose=0, **common)
+                  callbacks=[guard, *callbacks, StopBetweenBatches()], shuffle=shuffle, initial_epoch=initial_epoch)
+    with interrupts.held():
+        if distribute.in_multiworker():
+            history = distribute.fit_multiworker(model, x, y, seed=seed, **common)
+        else:
+            history = model.fit(x, y, verbose=0, **common)
     if guard.bad_epoch is not None:
         raise TrainingDiverged(f"training diverged: the loss became NaN at epoch {guard.bad_epoch}; "
                                "lower --learning-rate or change the optimizer")
@@ -115,7 +126,9 @@ def fit_passes(model: keras.Model, x, y, *, epochs: int, batch_size: int, seed: 
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(len(x)) for _ in range(epochs)])
     means = _PassMeans(steps_per_pass=len(x) // batch_size)
-    model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0, callbacks=[means])
+    with interrupts.held():
+        model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0,
+                  callbacks=[means, StopBetweenBatches()])
     bad = next((i + 1 for i, loss in enumerate(means.history.get("loss", [])) if not math.isfinite(loss)), None)
     if bad is not None:
         raise TrainingDiverged(f"training diverged: the loss became NaN at epoch {bad}; lower the learning rate")

@@ -12,7 +12,6 @@ import functools
 import inspect
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
+from dlcli import interrupts
 from dlcli.errors import DlcliError
 
 DEFAULT_SEED = 0
@@ -209,16 +209,23 @@ class Session:
         self._scope = self.strategy.scope()
         self._scope.__enter__()
         self.run.start(self._config())
-        self._previous_sigterm = signal.signal(signal.SIGTERM, _terminate)
+        self._signals = interrupts.installed()
+        self._signals.__enter__()
         return self
 
     def __exit__(self, kind, error, trace) -> bool:
-        signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
-        self._scope.__exit__(kind, error, trace)
+        try:
+            with interrupts.held():  # a second signal must not cut the run's last words short
+                return self._close(error, trace)
+        finally:
+            self._signals.__exit__(None, None, None)
+
+    def _close(self, error, trace) -> bool:
+        self._scope.__exit__(type(error) if error else None, error, trace)
         if error is None or self.run is None or self.run.finished:
             return False
         if isinstance(error, KeyboardInterrupt):
-            terminated = isinstance(error, Terminated)
+            terminated = isinstance(error, interrupts.Terminated)
             self.run.mark("interrupted", reason="terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)")
             print(f"dl: interrupted; the run is kept at its last finished epoch; continue it with: "
                   f"dl {self.command.replace('-', ' ', 1) if self.command.startswith('go-') else self.command} "
@@ -319,14 +326,6 @@ class Session:
             print(json.dumps({**metrics, "run": str(self.run.path)}))
         else:
             print(self.run.path)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised as an interrupt so that training stops the way Ctrl-C stops it."""
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated()
 
 
 def import_tensorflow_quietly() -> None:
