@@ -1,0 +1,417 @@
+"""PUCT search (AlphaGo Zero style) with a policy/value network, and the engine that plays with it.
+
+Every node is a position; its arrays hold the statistics of its moves seen from its side to move:
+prior P (the network's policy, renormalised over the moves considered), visits N and value sum W
+(win probabilities in [0, 1]). A playout descends by the PUCT rule
+
+    Q(a) + c_puct * P(a) * sqrt(sum N) / (1 + N(a)),   Q(a) = W(a) / N(a),
+
+to a position not yet evaluated, which waits in a batch; pending paths carry a virtual loss so that
+the next playouts of the same batch look elsewhere. A batch goes through the network in one call of
+a compiled function; each leaf is expanded with its policy and its value (the network's White win
+probability, turned to the side to move) is backed up, flipped at every ply. A finished game (two
+passes) is valued exactly by area scoring, without the network.
+
+Moves considered: the legal points that do not fill one's own eye (`player.sensible_moves`); pass
+only when there is none or the opponent has just passed (then passing ends the game, and the
+search sees at once whether that wins). The network has no pass output.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from dlcli.go import features
+from dlcli.go.board import PASS, WHITE, Board
+from dlcli.go.player import RESIGN, Player, sensible_moves
+
+PASS_PRIOR = 0.1  # prior of passing when the opponent has just passed (the rest share 0.9)
+FIRST_PLAY_REDUCTION = 0.1  # an unvisited move is valued at its parent's value minus this
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the engine searches and chooses. `seconds` and `playouts` bound each move's search
+    (whichever comes first; playouts=0 plays the network's policy alone, with no search)."""
+
+    seconds: float | None = 2.0
+    playouts: int | None = None
+    batch_size: int = 8
+    c_puct: float = 1.5
+    virtual_loss: int = 3
+    noise_fraction: float = 0.0          # self-play: 0.25 of the root's prior is Dirichlet noise
+    dirichlet_alpha: float = 0.03
+    temperature: float = 0.0             # self-play: 1.0 (moves drawn in proportion to visits)
+    temperature_moves: int = 30          # ... during the game's first moves only
+    resign_threshold: float = 0.05       # resign when the side to move's win chance stays below this
+    resign_moves: int = 3                # ... for this many of its moves in a row
+    resign_after: int = 60               # ... and never before this many moves of the game
+    reuse_tree: bool = True
+    symmetries: bool = True              # each evaluation sees one of the 8 board symmetries at random
+
+    def __post_init__(self):
+        if self.seconds is None and self.playouts is None:
+            raise ValueError("a search needs seconds or playouts")
+        if self.batch_size < 1 or self.c_puct <= 0 or self.virtual_loss < 0:
+            raise ValueError("batch_size >= 1, c_puct > 0 and virtual_loss >= 0 are required")
+
+
+class Evaluator(Protocol):
+    """Positions in, (policy over the board's points (n, size*size), White's win probability (n,)) out."""
+
+    def __call__(self, boards: list[Board]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class NetworkEvaluator:
+    """A course network (31 planes in; a 361-way policy and White's win probability out) behind one
+    compiled function: one trace for every batch size, no `model.predict` per position."""
+
+    def __init__(self, model, *, symmetries: bool = True, seed: int = 0):
+        import tensorflow as tf
+
+        self.model = model
+        self.policy_output, self.value_output = _head_positions(model)
+        self.symmetries = symmetries
+        self.rng = np.random.default_rng(seed)
+        self.size = int(model.inputs[0].shape[1])
+        signature = [tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)]
+        self._forward = tf.function(lambda planes: model(planes, training=False), input_signature=signature,
+                                    reduce_retracing=True)
+        self.positions = 0
+
+    def __call__(self, boards: list[Board]) -> tuple[np.ndarray, np.ndarray]:
+        planes = np.stack([features.encode(board) for board in boards]).astype(np.float32)
+        chosen = self.rng.integers(features.SYMMETRIES, size=len(boards)) if self.symmetries else np.zeros(len(boards), int)
+        for index, symmetry in enumerate(chosen):
+            planes[index] = features.transform_planes(planes[index], symmetry)
+        outputs = self._forward(planes)
+        policy = np.asarray(outputs[self.policy_output], dtype=np.float64).reshape(len(boards), -1)
+        value = np.asarray(outputs[self.value_output], dtype=np.float64).reshape(len(boards))
+        for index, symmetry in enumerate(chosen):
+            policy[index] = features.transform_policy(policy[index], _INVERSE[symmetry], self.size)
+        self.positions += len(boards)
+        return policy, value
+
+
+def _head_positions(model) -> tuple[int, int]:
+    """Which output is the policy (size*size wide) and which the value (one number); students'
+    files may list them in either order and may have lost their names."""
+    widths = [int(np.prod(output.shape[1:])) for output in model.outputs]
+    if len(widths) != 2 or 1 not in widths:
+        raise ValueError(f"a Go network has two outputs, a policy and a value of 1; this one has {widths}")
+    value = widths.index(1)
+    return 1 - value, value
+
+
+def _inverse_symmetries() -> list[int]:
+    """For each symmetry, the one that undoes it (two points off every symmetry axis decide it)."""
+    probes = (1, 21)
+    return [next(t for t in range(features.SYMMETRIES)
+                 if all(features.transform_point(features.transform_point(p, s), t) == p for p in probes))
+            for s in range(features.SYMMETRIES)]
+
+
+_INVERSE = _inverse_symmetries()
+
+
+class Node:
+    """A position in the tree: its moves and their statistics from its side to move's view."""
+
+    __slots__ = ("moves", "priors", "visits", "values", "children", "pending")
+
+    def __init__(self) -> None:
+        self.moves: np.ndarray | None = None  # None until expanded
+        self.priors = self.visits = self.values = None
+        self.children: list[Node | None] = []
+        self.pending = False
+
+    @property
+    def expanded(self) -> bool:
+        return self.moves is not None
+
+    def expand(self, board: Board, policy: np.ndarray) -> None:
+        moves = sensible_moves(board)
+        priors = policy[moves] if moves else np.zeros(0)
+        total = priors.sum()
+        priors = priors / total if total > 0 else np.full(len(moves), 1 / max(len(moves), 1))
+        if not moves:
+            moves, priors = [PASS], np.ones(1)
+        elif board.passes == 1:
+            moves, priors = moves + [PASS], np.append(priors * (1 - PASS_PRIOR), PASS_PRIOR)
+        self.moves = np.asarray(moves, dtype=np.int64)
+        self.priors = np.asarray(priors, dtype=np.float64)
+        self.visits = np.zeros(len(moves))
+        self.values = np.zeros(len(moves))
+        self.children = [None] * len(moves)
+
+    def value(self) -> float | None:
+        """The side to move's win probability as the search sees it (None before any visit)."""
+        visits = self.visits.sum() if self.expanded else 0
+        return float(self.values.sum() / visits) if visits else None
+
+    def child(self, move: int) -> "Node | None":
+        if not self.expanded:
+            return None
+        hits = np.flatnonzero(self.moves == move)
+        return self.children[hits[0]] if len(hits) else None
+
+
+@dataclass
+class SearchResult:
+    """What one search found: the root's moves with their visits and values, and the root value."""
+
+    moves: np.ndarray
+    visits: np.ndarray
+    values: np.ndarray
+    priors: np.ndarray
+    value: float        # the side to move's win probability (visit-weighted)
+    playouts: int       # playouts of this search (not counting visits kept from earlier searches)
+    seconds: float
+    evaluations: int
+
+    def best(self) -> int:
+        """The most visited move; ties go to the better value."""
+        mean = np.divide(self.values, self.visits, out=np.zeros_like(self.values), where=self.visits > 0)
+        return int(self.moves[np.lexsort((mean, self.visits))[-1]])
+
+    def sample(self, temperature: float, rng: np.random.Generator) -> int:
+        if temperature <= 0 or self.visits.sum() == 0:
+            return self.best()
+        weights = self.visits ** (1 / temperature)
+        return int(rng.choice(self.moves, p=weights / weights.sum()))
+
+
+class Search:
+    """The tree of one game, reused from move to move."""
+
+    def __init__(self, evaluator: Evaluator, settings: Settings, *, seed: int = 0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.evaluate = evaluator
+        self.settings = settings
+        self.rng = np.random.default_rng(seed)
+        self.clock = clock
+        self.root = Node()
+        self.root_key: tuple | None = None
+
+    def reset(self) -> None:
+        self.root, self.root_key = Node(), None
+
+    def advance(self, board: Board, move: int) -> None:
+        """Keep the subtree below `move` (played on `board`, which is now the position after it)."""
+        child = self.root.child(move) if self.settings.reuse_tree and self.root_key is not None else None
+        self.root = child if child is not None else Node()
+        self.root_key = _key(board)
+
+    def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None) -> SearchResult:
+        """Search from `board` (not changed) within the budget; the settings' budget by default."""
+        settings = self.settings
+        seconds = settings.seconds if seconds is None else seconds
+        playouts = settings.playouts if playouts is None else playouts
+        started = self.clock()
+        deadline = None if seconds is None else started + seconds
+        if self.root_key != _key(board):
+            self.root = Node()
+        self.root_key = _key(board)
+        evaluations, done = 0, 0
+        if not self.root.expanded:
+            self._expand([(self.root, board.copy(), [])])
+            evaluations += 1
+        noise = self._noise()
+        while (playouts is None or done < playouts) and (deadline is None or self.clock() < deadline or done == 0):
+            wanted = settings.batch_size if playouts is None else min(settings.batch_size, playouts - done)
+            batch, finished = self._gather(board, wanted, noise)
+            done += finished + len(batch)
+            if batch:
+                self._expand(batch)
+                evaluations += len(batch)
+            elif not finished:  # every playout collided: the tree is exhausted for now
+                break
+        root = self.root
+        return SearchResult(moves=root.moves.copy(), visits=root.visits.copy(), values=root.values.copy(),
+                            priors=root.priors.copy(), value=root.value() if root.value() is not None else 0.5,
+                            playouts=done, seconds=self.clock() - started, evaluations=evaluations)
+
+    def _noise(self) -> np.ndarray | None:
+        settings, root = self.settings, self.root
+        if settings.noise_fraction <= 0 or len(root.moves) < 2:
+            return None
+        noise = self.rng.dirichlet([settings.dirichlet_alpha] * len(root.moves))
+        return (1 - settings.noise_fraction) * root.priors + settings.noise_fraction * noise
+
+    def _gather(self, root_board: Board, wanted: int, noise) -> tuple[list, int]:
+        """Descend up to `wanted` playouts; return the leaves to evaluate and how many playouts
+        ended in a finished game (backed up at once)."""
+        batch, finished, collisions = [], 0, 0
+        while len(batch) + finished < wanted and collisions < wanted:
+            node, board, path = self.root, root_board.copy(), []
+            while node.expanded and not board.over:
+                index = self._select(node, noise if node is self.root else None)
+                path.append((node, index))
+                node.visits[index] += self.settings.virtual_loss
+                board.play(int(node.moves[index]))
+                if node.children[index] is None:
+                    node.children[index] = Node()
+                node = node.children[index]
+            if board.over:
+                winner = board.winner()
+                self._backup(path, 0.5 if winner is None else float(winner == board.to_move))
+                finished += 1
+            elif node.pending:
+                self._backup(path, None)
+                collisions += 1
+            else:
+                node.pending = True
+                batch.append((node, board, path))
+        return batch, finished
+
+    def _select(self, node: Node, noise: np.ndarray | None) -> int:
+        visits = node.visits
+        total = visits.sum()
+        parent = node.values.sum() / total if total else 0.5
+        first_play = max(parent - FIRST_PLAY_REDUCTION, 0.0)
+        q = np.divide(node.values, visits, out=np.full(len(visits), first_play), where=visits > 0)
+        priors = node.priors if noise is None else noise
+        u = self.settings.c_puct * priors * math.sqrt(total + 1) / (1 + visits)
+        return int(np.argmax(q + u))
+
+    def _expand(self, batch: list) -> None:
+        policy, white = self.evaluate([board for _, board, _ in batch])
+        for (node, board, path), prior, white_value in zip(batch, policy, white):
+            node.expand(board, prior)
+            node.pending = False
+            self._backup(path, float(white_value) if board.to_move == WHITE else 1 - float(white_value))
+
+    def _backup(self, path: list, leaf_value: float | None) -> None:
+        """Undo the virtual loss along `path` and add the leaf's value (for the leaf's side to move),
+        flipped at every ply; with None only undo (a collision)."""
+        loss = self.settings.virtual_loss
+        value = None if leaf_value is None else 1 - leaf_value  # for the side that moved into the leaf
+        for node, index in reversed(path):
+            node.visits[index] -= loss
+            if value is not None:
+                node.visits[index] += 1
+                node.values[index] += value
+                value = 1 - value
+
+
+def _key(board: Board) -> tuple:
+    return board.hash, len(board.moves), board.to_move, board.passes
+
+
+@dataclass
+class MoveInfo:
+    """What the engine knew when it chose a move (self-play records it)."""
+
+    move: int
+    value: float              # the side to move's win probability at the root
+    white_win: float          # the same, for White
+    playouts: int
+    seconds: float
+    visits: dict[int, int] = field(default_factory=dict)
+
+
+class Engine(Player):
+    """A network and a PUCT search playing Go: the player behind `dl go gtp`, matches and self-play."""
+
+    name = "dlcli"
+
+    def __init__(self, evaluator: Evaluator, settings: Settings = Settings(), *, seed: int = 0, label: str = "dlcli"):
+        super().__init__()
+        self.settings = settings
+        self.search = Search(evaluator, settings, seed=seed)
+        self.evaluate = evaluator
+        self.rng = np.random.default_rng(seed + 1)
+        self.name = label
+        self.sizes = (evaluator.size,) if hasattr(evaluator, "size") else range(9, 20)  # boards it can play
+        self.low_values = 0
+        self.last: MoveInfo | None = None
+        self.clock_seconds: float | None = None  # per-move budget from GTP time settings
+
+    def new_game(self, size: int = 19, komi: float = 7.5) -> None:
+        super().new_game(size, komi)
+        self.search.reset()
+        self.low_values, self.last = 0, None
+
+    def play(self, colour: int, point: int) -> None:
+        super().play(colour, point)
+        self.search.advance(self.board, point)
+
+    def undo(self) -> None:
+        super().undo()
+        self.search.reset()
+
+    def choose(self, colour: int) -> int:
+        board = self.board
+        if self.settings.playouts == 0:
+            return self._policy_move(board)
+        seconds = self.settings.seconds
+        if self.clock_seconds is not None:
+            seconds = self.clock_seconds if seconds is None else min(seconds, self.clock_seconds)
+        result = self.search.run(board, seconds=seconds)
+        early = len(board.moves) < self.settings.temperature_moves
+        move = result.sample(self.settings.temperature if early else 0.0, self.rng)
+        white_win = result.value if colour == WHITE else 1 - result.value
+        self.last = MoveInfo(move, result.value, white_win, result.playouts, result.seconds,
+                             {int(m): int(v) for m, v in zip(result.moves, result.visits) if v > 0})
+        return RESIGN if self._resigns(result.value) else move
+
+    def _resigns(self, value: float) -> bool:
+        """Resign only when the value stayed below the threshold for several own moves, and never early."""
+        settings = self.settings
+        self.low_values = self.low_values + 1 if value < settings.resign_threshold else 0
+        return (settings.resign_threshold > 0 and self.low_values >= settings.resign_moves
+                and len(self.board.moves) >= settings.resign_after)
+
+    def _policy_move(self, board: Board) -> int:
+        """The network's most probable sensible move, no search; passes as the search would: when
+        nothing sensible is left, or when the opponent passed and the position wins as it stands."""
+        policy, white = self.evaluate([board])
+        moves = sensible_moves(board)
+        if not moves or (board.passes == 1 and board.winner() == board.to_move):
+            move = PASS
+        else:
+            move = moves[int(np.argmax(policy[0][moves]))]
+        value = float(white[0]) if board.to_move == WHITE else 1 - float(white[0])
+        self.last = MoveInfo(move, value, float(white[0]), 0, 0.0, {})
+        return move
+
+    def set_time(self, main_seconds: float, byo_yomi_seconds: float, byo_yomi_stones: int) -> None:
+        self._budget(main_seconds, byo_yomi_seconds, byo_yomi_stones)
+
+    def time_left(self, colour: int, seconds: float, stones: int) -> None:
+        self._budget(seconds, seconds if stones else 0, stones)
+
+    def _budget(self, main: float, byo_seconds: float, byo_stones: int) -> None:
+        """A per-move budget that keeps a game inside the clock: a share of the main time (as if
+        40 more moves were to come) or of the byo-yomi period, less a safety margin."""
+        if main <= 0 and byo_seconds <= 0:
+            self.clock_seconds = None  # no time limit
+            return
+        share = byo_seconds / byo_stones if byo_stones > 0 else main / 40
+        self.clock_seconds = max(0.8 * share - 0.05, 0.05)
+
+
+def load_network(path: str | Path):
+    """A course network from a .h5 or .keras file, or a run folder holding model.h5 / model.keras."""
+    import keras
+
+    path = Path(path)
+    if path.is_dir():
+        found = [path / name for name in ("model.h5", "model.keras") if (path / name).exists()]
+        if not found:
+            raise FileNotFoundError(f"{path} holds no model.h5 or model.keras")
+        path = found[0]
+    return keras.saving.load_model(path, compile=False)
+
+
+def make_engine(path: str | Path, *, seed: int = 0, label: str | None = None, **settings) -> Engine:
+    """An engine for the network at `path` (see `load_network`) with `Settings(**settings)`."""
+    options = replace(Settings(), **settings)
+    evaluator = NetworkEvaluator(load_network(path), symmetries=options.symmetries, seed=seed)
+    return Engine(evaluator, options, seed=seed, label=label or Path(path).stem)
