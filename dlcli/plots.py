@@ -206,3 +206,19 @@ def series_forecasts(truth: np.ndarray, starts: Sequence[int], forecasts: np.nda
     axis.set_title(title)
     axis.legend()
     return _save(figure, path)
+
+
+def elo_ranking(ranking: Sequence[dict], path: Path, title: str = "Elo ranking") -> Path:
+    """Tournament ratings best at the top, each with its 95% interval (+-1.96 standard errors)."""
+    rows = list(ranking)
+    names = [row["name"] for row in rows][::-1]
+    elo = np.array([row["elo"] for row in rows][::-1], dtype=float)
+    error = 1.96 * np.array([row["error"] for row in rows][::-1], dtype=float)
+    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.45 * max(len(rows), 1)))
+    axis.errorbar(elo, np.arange(len(rows)), xerr=error, fmt="o", color="tab:blue", ecolor="0.4", capsize=4)
+    axis.set_yticks(np.arange(len(rows)), names)
+    axis.axvline(0, color="0.8", linewidth=0.8, zorder=0)
+    axis.set_xlabel("Elo (mean 0), bars: 95% interval")
+    axis.set_title(title)
+    axis.grid(axis="x", alpha=0.3)
+    return _save(figure, path)

@@ -90,6 +90,24 @@ class Display:
             table.add_row(*(format_value(v) for v in row))
         self.console.print(table)
 
+    @contextmanager
+    def live_table(self, title: str, columns: list[str]) -> Iterator[Callable[[list[list[Any]], str], None]]:
+        """Yield `show(rows, line)` for loops that are not Keras epochs (games of a match, say): live,
+        the table of `rows` is redrawn (the last MAX_LIVE_ROWS); plain, `line` is printed."""
+        def render(rows: list[list[Any]]) -> Table:
+            table = Table(title=title, title_justify="left")
+            for column in columns:
+                table.add_column(column, justify="left" if column == columns[0] else "right")
+            for row in rows[-MAX_LIVE_ROWS:]:
+                table.add_row(*(format_value(v) for v in row))
+            return table
+
+        if not self.live:
+            yield lambda rows, line: self.console.print(line)
+            return
+        with Live(render([]), console=self.console, refresh_per_second=4) as live:
+            yield lambda rows, line: live.update(render(rows))
+
     def summary(self, metrics: dict[str, Any], run_path: Path) -> None:
         """The closing table: test metrics, parameters, wall time, run folder."""
         table = Table(title="Result", title_justify="left", show_header=False)

@@ -13,13 +13,11 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from dlcli import interrupts
+from dlcli.atomic import atomic_path, write_json, write_text  # noqa: F401 - run folders write through these
 from dlcli.errors import DlcliError
 
 RUNS_ENV = "DLCLI_RUNS"
@@ -28,41 +26,6 @@ RUNS_ENV = "DLCLI_RUNS"
 def runs_root(runs_dir: str | Path | None = None) -> Path:
     """The root of run folders: --runs-dir, else $DLCLI_RUNS, else ./runs."""
     return Path(runs_dir or os.environ.get(RUNS_ENV) or "runs")
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target` (ending in its whole name, so writers that check the
-    suffix, like Keras' `.weights.h5`, accept it); rename it onto `target` on success."""
-    target = Path(target)
-    with interrupts.held():  # Ctrl-C waits for the file: unwinding out of h5py's writer can crash
-        handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{target.name}", dir=target.parent)
-        os.close(handle)
-        os.unlink(temporary)  # writers such as Keras want to create the file themselves
-        try:
-            yield Path(temporary)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-
-
-def write_text(target: Path, text: str) -> None:
-    """Write `text` to `target` atomically."""
-    with atomic_path(target) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-
-
-def write_json(target: Path, value: Any) -> None:
-    """Write `value` as indented JSON to `target` atomically."""
-    write_text(target, json.dumps(value, indent=2, sort_keys=False, default=_plain) + "\n")
-
-
-def _plain(value: Any) -> Any:
-    """JSON fallback for numpy scalars and arrays, and paths."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
 
 
 def history_csv(history: dict[str, list[float]]) -> str:

@@ -227,7 +227,7 @@ class Session:
         if isinstance(error, KeyboardInterrupt):
             terminated = isinstance(error, interrupts.Terminated)
             self.run.mark("interrupted", reason="terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)")
-            print(f"dl: interrupted; the run is kept at its last finished epoch; continue it with: "
+            print(f"dl: interrupted; the run keeps what it finished (epochs, games); continue it with: "
                   f"dl {self.command.replace('-', ' ', 1) if self.command.startswith('go-') else self.command} "
                   f"--resume {self.run.path}", file=sys.stderr)
             raise typer.Exit(143 if terminated else 130)

@@ -1,8 +1,8 @@
 """`dl go`: the course's Go project. `data` turns game records into training shards, `train`
 trains a policy/value network on them, `info` checks any network against the course's rules.
 
-Part 2 adds selfplay, gtp, match and tournament to this group: each is one more function
-registered on `go_app` below.
+Part 2's commands, which make the networks play (gtp, match, tournament, selfplay), live in
+`go_play` and are registered on the same group.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.commands import go_play
 from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
 from dlcli.errors import DlcliError
 
@@ -82,6 +83,7 @@ def train(
     value_weight: Annotated[float, typer.Option(help="Weight of the value loss (binary cross-entropy).")] = 1.0,
     max_params: Annotated[int, typer.Option(help="Refuse a network with this many parameters or more.")] = COURSE_MAX_PARAMS,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
+    init: Annotated[Optional[Path], typer.Option("--init", help="Start from this network's weights (same --network, --filters, --blocks): the AlphaZero loop's next generation.")] = None,
     common: GlobalOptions = None,
 ) -> None:
     """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
@@ -102,7 +104,8 @@ def train(
     hyper = {k: v for k, v in (("filters", filters), ("blocks", blocks)) if v is not None}
     options = {"data": str(folder), "network": network, **hyper, "epochs": epochs, "batch_size": batch_size,
                "optimizer": optimizer, "learning_rate": learning_rate, "policy_weight": policy_weight,
-               "value_weight": value_weight, "max_params": max_params, "augment": augment}
+               "value_weight": value_weight, "max_params": max_params, "augment": augment,
+               "init": None if init is None else str(init)}
     with Session("go-train", network, options, common) as session:
         import keras
 
@@ -115,6 +118,8 @@ def train(
         if model.count_params() >= max_params:
             raise DlcliError(f"the {network} network has {model.count_params():,} parameters, at or over "
                              f"--max-params {max_params:,}; lower --filters or --blocks")
+        if init is not None:
+            _start_from(model, init)
         train_data, steps = stream(folder, manifest, "train", batch_size=batch_size, augment=augment,
                                    seed=session.seed, limit=common.limit)
         if steps == 0:
@@ -175,6 +180,21 @@ def info(
     sys.stdout.flush()
 
 
+def _start_from(model, network: Path) -> None:
+    """Copy the weights of a trained network (same architecture) into `model`."""
+    from dlcli.go.mcts import load_network
+
+    try:
+        source = load_network(network)
+    except (OSError, ValueError) as error:
+        raise DlcliError(f"--init {network}: cannot read the network ({str(error).splitlines()[0][:160]})") from None
+    shapes = [tuple(w.shape) for w in model.get_weights()]
+    if [tuple(w.shape) for w in source.get_weights()] != shapes:
+        raise DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "
+                         "--filters and --blocks it was trained with")
+    model.set_weights(source.get_weights())
+
+
 @contextmanager
 def _bar(session: Session, description: str, total: int):
     """A progress bar on stderr (plain start/end lines when not live); yields `advance(done)`."""
@@ -192,3 +212,4 @@ def _bar(session: Session, description: str, total: int):
 go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
 go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
 go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))
+go_play.register(go_app)

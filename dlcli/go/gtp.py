@@ -36,6 +36,10 @@ class GtpRefused(GtpError):
     """The engine answered a command with `?` (it is still running and in step)."""
 
 
+class GtpIllegalMove(GtpError, IllegalMove):
+    """The engine's genmove answer is not a legal move by our rules: it loses the game, the match goes on."""
+
+
 class _Fail(Exception):
     """A command's GTP error answer (the text after `? `)."""
 
@@ -398,7 +402,7 @@ class GtpPlayer(Player):
             move = vertex_to_point(answer, self.board.size)
             super().play(colour, move)
         except (ValueError, IllegalMove) as error:  # IllegalMove is a ValueError
-            raise GtpError(f"{self._describe(command)}: the engine answered {answer!r}, which is not a legal "
+            raise GtpIllegalMove(f"{self._describe(command)}: the engine answered {answer!r}, which is not a legal "
                            f"move here ({error})") from None
         return move
 

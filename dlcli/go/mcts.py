@@ -27,12 +27,17 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from dlcli.errors import DlcliError
 from dlcli.go import features
 from dlcli.go.board import PASS, WHITE, Board
 from dlcli.go.player import RESIGN, Player, sensible_moves
 
 PASS_PRIOR = 0.1  # prior of passing when the opponent has just passed (the rest share 0.9)
 FIRST_PLAY_REDUCTION = 0.1  # an unvisited move is valued at its parent's value minus this
+
+
+class BoardSizeError(DlcliError):
+    """A network's input fixes its board size (the course's: 19x19)."""
 
 
 @dataclass(frozen=True)
@@ -331,9 +336,13 @@ class Engine(Player):
         self.sizes = (evaluator.size,) if hasattr(evaluator, "size") else range(9, 20)  # boards it can play
         self.low_values = 0
         self.last: MoveInfo | None = None
+        self.searched = {"moves": 0, "playouts": 0, "seconds": 0.0}
         self.clock_seconds: float | None = None  # per-move budget from GTP time settings
 
     def new_game(self, size: int = 19, komi: float = 7.5) -> None:
+        if size not in self.sizes:
+            raise BoardSizeError(f"{self.name} plays {' or '.join(f'{n}x{n}' for n in self.sizes)} boards only, "
+                                 f"not {size}x{size}; choose --size {max(self.sizes)}")
         super().new_game(size, komi)
         self.search.reset()
         self.low_values, self.last = 0, None
@@ -356,10 +365,20 @@ class Engine(Player):
         result = self.search.run(board, seconds=seconds)
         early = len(board.moves) < self.settings.temperature_moves
         move = result.sample(self.settings.temperature if early else 0.0, self.rng)
+        self.searched["moves"] += 1
+        self.searched["playouts"] += result.playouts
+        self.searched["seconds"] += result.seconds
         white_win = result.value if colour == WHITE else 1 - result.value
         self.last = MoveInfo(move, result.value, white_win, result.playouts, result.seconds,
                              {int(m): int(v) for m, v in zip(result.moves, result.visits) if v > 0})
         return RESIGN if self._resigns(result.value) else move
+
+    def search_stats(self) -> dict[str, float]:
+        """Playouts and seconds per searched move, and playouts per second, over the engine's life."""
+        moves, playouts, seconds = self.searched["moves"], self.searched["playouts"], self.searched["seconds"]
+        return {"searched_moves": moves, "playouts_per_move": round(playouts / moves, 1) if moves else 0.0,
+                "seconds_per_move": round(seconds / moves, 3) if moves else 0.0,
+                "playouts_per_s": round(playouts / seconds, 1) if seconds else 0.0}
 
     def _resigns(self, value: float) -> bool:
         """Resign only when the value stayed below the threshold for several own moves, and never early."""
