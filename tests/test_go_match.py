@@ -127,9 +127,11 @@ def test_parse_spec_recognises_networks_random_players_and_commands(tmp_path):
     gtp = parse_spec(GTP_RANDOM)
     assert (gtp.kind, gtp.source, gtp.label) == ("gtp", GTP_RANDOM, "dlcli.go.gtp")
     assert pickle.loads(pickle.dumps(net)) == net
+    policy = parse_spec(f"policy:{tmp_path / 'small.h5'}", playouts=8, seconds=2.0)
+    assert (policy.kind, policy.label, policy.options) == ("network", "small-policy", {"playouts": 0, "seconds": 2.0})
     assert [s.label for s in unique_labels([gtp, gtp, net])] == ["dlcli.go.gtp", "dlcli.go.gtp#2", "small"]
     for text, needle in [("no-such-engine --gtp", "is not a player"), (str(tmp_path), "holds no model"),
-                         ("random:x", "must be an integer")]:
+                         ("random:x", "must be an integer"), ("policy:random", "network file")]:
         with pytest.raises(DlcliError, match=needle):
             parse_spec(text)
 

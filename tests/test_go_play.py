@@ -51,7 +51,8 @@ class Gtp:
         while (line := self.process.stdout.readline()) not in ("\n", ""):
             lines.append(line.rstrip("\n"))
         text = "\n".join(lines)
-        return text.startswith("="), text[1:].strip()
+        self.ident, _, body = text[1:].partition(" ") if text[1:2] not in (" ", "") else ("", "", text[1:])
+        return text.startswith("="), body.strip()
 
 
 def test_gtp_engine_answers_every_command_errors_and_plays(networks):
@@ -88,7 +89,7 @@ def test_gtp_engine_answers_every_command_errors_and_plays(networks):
     expected = referee.score()
     assert ok and score == f"{'B' if expected > 0 else 'W'}+{abs(expected):g}"
     assert engine.send("undo")[0]
-    assert engine.send("7 name") == (True, "dlcli") or engine.process.poll() is None
+    assert engine.send("7 name") == (True, "dlcli") and engine.ident == "7"
     assert engine.send("quit")[0]
     assert engine.process.wait(timeout=30) == 0
 
@@ -100,14 +101,16 @@ def test_gtp_with_a_file_that_is_no_network_is_one_line(tmp_path):
 
 
 def test_match_between_two_networks_writes_legal_sgf_and_alternates_colours(networks, tmp_path):
-    result = dl("go", "match", networks[0], networks[1], "--games", "2", "--max-moves", "24", *SEARCH,
+    """B is the second network behind our own GTP engine, driven by the match as any outside engine is."""
+    engine_b = f"{sys.executable} -m dlcli go gtp --model {networks[1]} {' '.join(SEARCH)}"
+    result = dl("go", "match", networks[0], engine_b, "--games", "2", "--max-moves", "24", *SEARCH,
                 "--runs-dir", tmp_path, "--json")
     assert result.code == 0, result.stderr
     metrics = result.json()
     assert metrics["games"] == 2 and metrics["a_wins"] + metrics["a_losses"] + metrics["draws"] == 2
     run = Path(metrics["run"])
     records = [record for path in sorted((run / "games").glob("*.sgf")) for record in sgf.read(path)]
-    assert [r.players["B"] for r in records] == ["net1", "net2"]  # A is Black in game 1, White in game 2
+    assert [r.players["B"] for r in records] == ["net1", "dlcli"]  # A is Black in game 1, White in game 2
     for record in records:
         final = Board(19, komi=record.komi)
         for colour, point in record.moves:
@@ -116,6 +119,7 @@ def test_match_between_two_networks_writes_legal_sgf_and_alternates_colours(netw
         assert len(record.moves) == 24
     logged = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     assert [entry["result"] for entry in logged] == [r.result for r in records]
+    assert metrics["engine_scores_checked"] == 4 and metrics["engine_scores_agree"] == 4  # both count as we do
 
 
 def test_an_interrupted_tournament_resumes_where_it_stopped(networks, tmp_path):

@@ -30,6 +30,7 @@ KINDS = ("network", "gtp", "random")
 MODEL_SUFFIXES = (".h5", ".keras")
 RUN_MODELS = ("model.h5", "model.keras")  # what a run folder is searched for, in this order (as mcts)
 LETTERS = {BLACK: "B", WHITE: "W"}
+POLICY_PREFIX = "policy:"  # 'policy:net.h5': the network without search
 
 
 def default_move_cap(size: int) -> int:
@@ -61,8 +62,14 @@ class PlayerSpec:
 def parse_spec(text: str, label: str | None = None, **network_options: Any) -> PlayerSpec:
     """A player from what a user typed: a model file (.h5/.keras), a run folder holding
     model.keras or model.h5, 'random' or 'random:SEED', or a GTP engine command line whose program
-    is on PATH or is an existing file. `network_options` go to the network's search."""
+    is on PATH or is an existing file. `network_options` go to the network's search.
+    'policy:NETWORK' is that network playing its policy's best move, with no search."""
     text = text.strip()
+    if text.startswith(POLICY_PREFIX):
+        spec = parse_spec(text[len(POLICY_PREFIX):], label, **network_options)
+        if spec.kind != "network":
+            raise DlcliError(f"{text!r}: 'policy:' takes a network file or run folder")
+        return PlayerSpec("network", spec.source, label or f"{spec.label}-policy", {**spec.options, "playouts": 0})
     path = Path(text).expanduser()
     if text and path.is_dir():
         model = next((path / name for name in RUN_MODELS if (path / name).is_file()), None)
