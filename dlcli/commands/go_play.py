@@ -266,13 +266,11 @@ def selfplay(
         folder.mkdir(exist_ok=True)
         first = len(list(folder.glob("selfplay-*.sgf")))  # --resume: the games already written stay
         cap = max_moves or 2 * size * size
-        records = []
         with session.display.live_table("self-play", ["game", "moves", "result", "playouts/move", "s/move"]) as show:
             rows = []
             for index in range(first, games):
                 record = self_play.play(engine, size=size, komi=komi, max_moves=cap)
                 write_text(folder / f"selfplay-{index:04d}.sgf", sgf.write(record))
-                records.append(record)
                 info = engine.search_stats()
                 rows.append([index + 1, len(record.moves), record.result, info["playouts_per_move"], info["seconds_per_move"]])
                 show(rows, f"game {index + 1}/{games}: {len(record.moves)} moves, {record.result}")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -318,7 +318,6 @@ class MoveInfo:
     white_win: float          # the same, for White
     playouts: int
     seconds: float
-    visits: dict[int, int] = field(default_factory=dict)
 
 
 class Engine(Player):
@@ -369,8 +368,7 @@ class Engine(Player):
         self.searched["playouts"] += result.playouts
         self.searched["seconds"] += result.seconds
         white_win = result.value if colour == WHITE else 1 - result.value
-        self.last = MoveInfo(move, result.value, white_win, result.playouts, result.seconds,
-                             {int(m): int(v) for m, v in zip(result.moves, result.visits) if v > 0})
+        self.last = MoveInfo(move, result.value, white_win, result.playouts, result.seconds)
         return RESIGN if self._resigns(result.value) else move
 
     def search_stats(self) -> dict[str, float]:
@@ -397,7 +395,7 @@ class Engine(Player):
         else:
             move = moves[int(np.argmax(policy[0][moves]))]
         value = float(white[0]) if board.to_move == WHITE else 1 - float(white[0])
-        self.last = MoveInfo(move, value, float(white[0]), 0, 0.0, {})
+        self.last = MoveInfo(move, value, float(white[0]), 0, 0.0)
         return move
 
     def set_time(self, main_seconds: float, byo_yomi_seconds: float, byo_yomi_stones: int) -> None:
