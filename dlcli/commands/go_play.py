@@ -230,6 +230,11 @@ def tournament(
                               ["player", "elo", "error", "games", "wins", "losses", "draws", "score %"],
                               [[r["name"], f"{r['elo']:+.0f}", f"±{r['error']:.0f}", r["games"], r["wins"], r["losses"],
                                 r["draws"], f"{r['score']:.1f}"] for r in ranking])
+        pairs = rounds.crosstable(labels, results)
+        session.display.table("points scored by the row's player against the column's (of games played)",
+                              ["player", *labels],
+                              [[a, *("-" if a == b else f"{pairs[a][b][0]:g}/{pairs[a][b][1]}" for b in labels)]
+                               for a in labels])
         session.finish({**_summary(results), "players": labels, "ranking": ranking,
                         "best": ranking[0]["name"], "ranking_file": str(session.run.path / rounds.RANKING)})
 
@@ -265,11 +270,10 @@ def selfplay(
         folder = session.run.path / "games"
         folder.mkdir(exist_ok=True)
         first = len(list(folder.glob("selfplay-*.sgf")))  # --resume: the games already written stay
-        cap = max_moves or 2 * size * size
         with session.display.live_table("self-play", ["game", "moves", "result", "playouts/move", "s/move"]) as show:
             rows = []
             for index in range(first, games):
-                record = self_play.play(engine, size=size, komi=komi, max_moves=cap)
+                record = self_play.play(engine, size=size, komi=komi, max_moves=max_moves)
                 write_text(folder / f"selfplay-{index:04d}.sgf", sgf.write(record))
                 info = engine.search_stats()
                 rows.append([index + 1, len(record.moves), record.result, info["playouts_per_move"], info["seconds_per_move"]])

@@ -30,11 +30,6 @@ import numpy as np
 ELO_PER_NAT = 400 / math.log(10)  # 173.7: Elo points per unit of the logistic's argument
 
 
-def expected_score(elo_a: float, elo_b: float) -> float:
-    """A's expected score against B."""
-    return 1 / (1 + 10 ** ((elo_b - elo_a) / 400))
-
-
 def fit_elo(names: Sequence[str], games: Iterable[tuple[str, str, float]], *, prior: float = 1.0,
             iterations: int = 100, tolerance: float = 1e-10) -> dict[str, tuple[float, float]]:
     """{name: (elo, standard error)} from games (a, b, score of a in [0, 1]).

@@ -329,7 +329,6 @@ class Engine(Player):
         super().__init__()
         self.settings = settings
         self.search = Search(evaluator, settings, seed=seed)
-        self.evaluate = evaluator
         self.rng = np.random.default_rng(seed + 1)
         self.name = label
         self.sizes = (evaluator.size,) if hasattr(evaluator, "size") else range(9, 20)  # boards it can play
@@ -388,7 +387,7 @@ class Engine(Player):
     def _policy_move(self, board: Board) -> int:
         """The network's most probable sensible move, no search; passes as the search would: when
         nothing sensible is left, or when the opponent passed and the position wins as it stands."""
-        policy, white = self.evaluate([board])
+        policy, white = self.search.evaluate([board])
         moves = sensible_moves(board)
         if not moves or (board.passes == 1 and board.winner() == board.to_move):
             move = PASS

@@ -9,13 +9,15 @@ games differ from one another.
 from __future__ import annotations
 
 from dlcli.go.board import BLACK, opponent
+from dlcli.go.match import default_move_cap
 from dlcli.go.player import RESIGN, result_text
 from dlcli.go.sgf import GameRecord
 
 
-def play(engine, *, size: int = 19, komi: float = 7.5, max_moves: int = 722) -> GameRecord:
+def play(engine, *, size: int = 19, komi: float = 7.5, max_moves: int | None = None) -> GameRecord:
     """One game of `engine` (an `mcts.Engine`) against itself, ended by two passes, a resignation
-    or `max_moves` (then scored as it stands, by area)."""
+    or `max_moves` (default: a match's cap; then scored as it stands, by area)."""
+    max_moves = default_move_cap(size) if max_moves is None else max_moves
     engine.new_game(size, komi)
     record = GameRecord(size=size, komi=komi, players={"B": engine.name, "W": engine.name}, source="self-play")
     colour = BLACK

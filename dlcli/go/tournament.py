@@ -17,11 +17,11 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from dlcli.atomic import write_json, write_text
 from dlcli.errors import DlcliError
 from dlcli.go import elo
 from dlcli.go.board import DEFAULT_KOMI
 from dlcli.go.match import GameOutcome, PlayerSpec, play_match
-from dlcli.atomic import write_json, write_text
 
 RESULTS = "results.jsonl"
 GAMES = "games"        # the SGF files' folder inside the tournament's folder
@@ -155,7 +155,7 @@ def standings(labels: Sequence[str], results: Iterable[dict[str, Any]]) -> dict[
 
 
 def crosstable(labels: Sequence[str], results: Iterable[dict[str, Any]]) -> dict[str, dict[str, tuple[float, int]]]:
-    """{row: {column: (row's points against column, games)}} for the live table."""
+    """{row: {column: (row's points against column, games)}}: who beat whom."""
     table = {a: {b: (0.0, 0) for b in labels if b != a} for a in labels}
     for a, b, score_a in _games(labels, results):
         points, games = table[a][b]
