@@ -7,7 +7,6 @@ each epoch is one plain line.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from contextlib import contextmanager
@@ -20,18 +19,9 @@ from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from dlcli.formatting import format_value  # noqa: F401 - shown in every table
+
 MAX_LIVE_ROWS = 15
-
-
-def format_value(value: Any) -> str:
-    """Numbers with 4 significant decimals, the rest as text."""
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return str(value)
-        if abs(value) >= 1e5 or 0 < abs(value) < 1e-3:
-            return f"{value:.4g}"
-        return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
-    return str(value)
 
 
 def metric_columns(logs: dict[str, Any]) -> list[str]:
