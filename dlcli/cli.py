@@ -85,7 +85,7 @@ def root(
 
 # Every command module, in the order `dl --help` lists them; each has `register(app)`.
 COMMANDS = ("backprop", "classify", "regress", "kfold", "cnn", "resnet", "mobilenet", "autoencode", "vae", "textgen",
-            "timeseries", "translate", "go", "runs", "data")
+            "timeseries", "translate", "go", "runs", "eval", "predict", "data")
 
 for name in COMMANDS:
     importlib.import_module(f"dlcli.commands.{name}").register(app)
