@@ -8,6 +8,7 @@ interrupted run never leaves a truncated model or JSON. metrics.json carries a `
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import logging
@@ -48,7 +49,9 @@ class RunFolder:
         self.path = Path(path)
         self.finished = False
         self._metrics: dict[str, Any] = {}
+        self.skipped: dict[str, str] = {}  # model files not written, with the reason
 
+        self._started = False
     @classmethod
     def create(cls, command: str, dataset: str, *, runs_dir: str | Path | None = None,
                out: str | Path | None = None) -> "RunFolder":
@@ -73,18 +76,26 @@ class RunFolder:
             raise DlcliError(f"cannot write the run folder {path}: {error.strerror or error}; "
                              "choose a writable place with --runs-dir or --out") from None
         return cls(path)
+        lock(path)
 
     @classmethod
-    def reopen(cls, path: str | Path, command: str) -> "RunFolder":
-        """An unfinished run of `command`, to continue it (`--resume`)."""
+    def reopen(cls, path: str | Path, command: str, dataset: str | None = None) -> "RunFolder":
+        """An unfinished run of `command` (on `dataset`, when given), locked, to continue it
+        (`--resume`). Writes nothing: `start` marks it running again."""
         path = Path(path)
-        read_run_config(path, command)
-        status = load_metrics(path).get("status")
+        config = read_run_config(path, command)
+        if dataset is not None and config.get("dataset") != dataset:
+            raise DlcliError(f"{path} is a run on '{config.get('dataset')}', not '{dataset}'; "
+                             "leave the dataset out to continue it as recorded")
+        try:
+            status = load_metrics(path).get("status")
+        except (OSError, ValueError):
+            status = "unreadable"
         if status == "complete":
             raise DlcliError(f"{path} is already complete: nothing to resume")
         run = cls(path)
+        lock(path)
         run._metrics = {"status": "running", "resumed_from": status}
-        write_json(path / "metrics.json", run._metrics)
         return run
 
     @property
@@ -96,12 +107,13 @@ class RunFolder:
         return self.path / "checkpoints"
 
     def start(self, config: dict[str, Any]) -> None:
-        """Record the configuration and mark the run as running."""
+        """Record the configuration and, the first time, mark the run as running."""
         write_json(self.path / "config.json", config)
-        if not self._metrics:
-            self._metrics = {"status": "running"}
+        if not self._started:
+            self._metrics = self._metrics or {"status": "running"}
             write_json(self.path / "metrics.json", self._metrics)
 
+            self._started = True
     def write_history(self, history: dict[str, list[float]]) -> None:
         write_text(self.path / "history.csv", history_csv(history))
 
@@ -123,8 +135,8 @@ class RunFolder:
             with atomic_path(self.path / f"{name}.h5") as temporary:
                 model.save(temporary)
             written.append(f"{name}.h5")
-        except Exception:  # noqa: BLE001 - some custom models have no HDF5 form; .keras is the reference
-            pass
+        except Exception as error:  # noqa: BLE001 - some custom models have no HDF5 form; .keras is the reference
+            self.skipped[f"{name}.h5"] = (str(error).splitlines() or [type(error).__name__])[0][:300]
         finally:
             absl.setLevel(level)
         return written
@@ -144,6 +156,24 @@ class RunFolder:
 
 
 def read_run_config(path: str | Path, command: str | None = None) -> dict[str, Any]:
+_locks: dict[Path, int] = {}  # run folder -> open descriptor holding its lock, for the life of the process
+
+
+def lock(path: Path) -> None:
+    """Take an exclusive lock on the run folder `path`, held until the process ends (the OS
+    releases it then, however the process dies); a one-line error when another process holds it."""
+    key = Path(path).resolve()
+    if key in _locks:
+        return
+    descriptor = os.open(key, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        raise DlcliError(f"{path} is in use by another dl process; wait for it to finish (or stop it), then retry") from None
+    _locks[key] = descriptor
+
+
     """A run folder's config.json; a one-line error when `path` is no run folder, or (with
     `command`) a run folder of another command."""
     try:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from dlcli import distribute, interrupts
-from dlcli.errors import TrainingDiverged
+from dlcli.errors import DlcliError, TrainingDiverged
 from dlcli.run import atomic_path, write_json
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -66,6 +66,15 @@ class NanGuard(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             self.bad_epoch = epoch + 1
             self.model.stop_training = True
+
+
+def check_finite(history: dict[str, list[float]]) -> None:
+    """Raise TrainingDiverged when a recorded epoch's loss (or total_loss) is NaN or infinite."""
+    losses = history.get("loss", history.get("total_loss", []))
+    bad = next((epoch for epoch, loss in enumerate(losses, 1) if not math.isfinite(float(loss))), None)
+    if bad is not None:
+        raise TrainingDiverged(f"training diverged: the loss became NaN at epoch {bad}; "
+                               "lower --learning-rate or change the optimizer")
 
 
 class StopBetweenBatches(keras.callbacks.Callback):
@@ -156,13 +165,20 @@ class Checkpointer(keras.callbacks.Callback):
         with atomic_path(self.directory / f"{stem}.weights.h5") as temporary:
             self.model.save_weights(temporary)
         with atomic_path(self.directory / f"{stem}.optimizer.npz") as temporary:
-            with open(temporary, "wb") as handle:
-                np.savez(handle, *[np.asarray(v) for v in self.model.optimizer.variables])
+            with open(temporary, "wb") as handle:  # the dropout layers' random states too: see `seed_states`
+                np.savez(handle, *[np.asarray(v) for v in self.model.optimizer.variables],
+                         **{f"seed_{i}": np.asarray(v) for i, v in enumerate(seed_states(self.model))})
         previous = read_checkpoint(self.directory, self.name)
         write_json(self.directory / f"{self.name}.json", {"epoch": epoch + 1, "stem": stem, "history": self.history})
         if previous and previous["stem"] != stem:
             for suffix in (".weights.h5", ".optimizer.npz"):
                 (self.directory / f"{previous['stem']}{suffix}").unlink(missing_ok=True)
+
+
+def seed_states(model: keras.Model) -> list:
+    """The random-number states of the model's layers (dropout, noise): not among its weights, so
+    saved beside them, for a resumed run to draw the masks an uninterrupted one would."""
+    return [variable for variable in model.variables if variable.path.endswith("seed_generator_state")]
 
 
 def read_checkpoint(directory: Path, name: str) -> dict | None:
@@ -176,11 +192,27 @@ def restore_checkpoint(model: keras.Model, directory: Path, name: str) -> dict |
     record = read_checkpoint(directory, name)
     if record is None:
         return None
-    model.load_weights(Path(directory) / f"{record['stem']}.weights.h5")
+    stem = Path(directory) / record["stem"]
+    try:
+        model.load_weights(f"{stem}.weights.h5")
+    except (ValueError, OSError, KeyError) as error:
+        reason = (str(error).splitlines() or [type(error).__name__])[0][:200]
+        raise DlcliError(f"the checkpoint {stem}.weights.h5 does not fit this model ({reason}); "
+                         "resume with the options the run was started with") from None
     model.optimizer.build(model.trainable_variables)
-    with np.load(Path(directory) / f"{record['stem']}.optimizer.npz") as saved:
-        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    for variable, value in zip(model.optimizer.variables, values):
+    with np.load(f"{stem}.optimizer.npz") as saved:
+        values = [saved[f"arr_{i}"] for i in range(sum(key.startswith("arr_") for key in saved.files))]
+        seeds = [saved[f"seed_{i}"] for i in range(sum(key.startswith("seed_") for key in saved.files))]
+    states = seed_states(model)
+    if len(seeds) == len(states):
+        for variable, value in zip(states, seeds):
+            variable.assign(value)
+    variables = model.optimizer.variables
+    if len(values) != len(variables) or any(v.shape != tuple(value.shape) for v, value in zip(variables, values)):
+        raise DlcliError(f"the checkpoint {stem}.optimizer.npz holds {len(values)} optimizer variables, this model's "
+                         f"optimizer has {len(variables)} (or their shapes differ); resume with the options the run "
+                         "was started with")
+    for variable, value in zip(variables, values):
         variable.assign(value)
     return record
 

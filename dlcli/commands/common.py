@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
@@ -26,8 +26,12 @@ from dlcli import interrupts
 from dlcli.errors import DlcliError
 
 DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+# Commands whose input the multi-worker loop (numpy arrays of one input and one target) cannot shard.
+SINGLE_WORKER = {"textgen": "streams its windows from a tf.data pipeline", "go-train": "streams positions from tf.data",
+                 "vae": "trains without labels", "translate": "has two inputs (source and target sentences)"}
 
 
 @dataclass(frozen=True)
@@ -46,13 +50,20 @@ class GlobalOptions:
     config: Optional[Path] = None
     resume: Optional[Path] = None
     strategy: Optional[str] = None
+    arguments: dict[str, Any] = field(default_factory=dict)  # the command's own parameters as parsed
+
+
+# Global options that say where and how a run is shown, not what it computes: --resume never restores them.
+NOT_RECORDED = frozenset({"out", "runs_dir", "quiet", "json", "tensorboard", "config", "resume",
+                          "strategy", "seed", "limit", "deterministic"})
 
 
 def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
     """`--config FILE.toml`: its values become the command's defaults, so the command line wins.
 
-    Top-level keys apply to the command being run; a table named after a command (`[classify]`)
-    applies to that command only. Keys are option names (`batch-size` or `batch_size`).
+    Top-level keys apply to the command being run and must be options of it; a table named after
+    a command (`[classify]`, `[go.train]`) applies to that command only, and a table for a command
+    that does not exist is refused. Keys are option names (`batch-size` or `batch_size`).
     """
     if path is None or ctx.resilient_parsing:
         return path
@@ -62,14 +73,48 @@ def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
         raise DlcliError(f"cannot read --config {path}: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise DlcliError(f"--config {path} is not valid TOML: {error}") from None
-    section = document.get(ctx.info_name, {})
+    names = ctx.command_path.split()[1:]  # ["classify"], ["go", "train"]
+    section = _check_tables(path, document, ctx.find_root().command)
+    for name in names:
+        section = section.get(name, {})
     flat = {key: value for key, value in document.items() if not isinstance(value, dict)}
     values = {key.replace("-", "_"): value for key, value in {**flat, **section}.items()}
-    unknown = sorted(set(values) - {parameter.name for parameter in ctx.command.params} - {"config"})
+    parameters = {parameter.name: parameter for parameter in ctx.command.params}
+    unknown = sorted(set(values) - set(parameters) - {"config"})
     if unknown:
-        raise DlcliError(f"--config {path}: 'dl {ctx.info_name}' has no option {', '.join(unknown)}")
+        raise DlcliError(f"--config {path}: 'dl {' '.join(names)}' has no option {', '.join(unknown)}")
+    for key, value in values.items():
+        if isinstance(value, bool) and _takes_number(parameters[key]):
+            raise DlcliError(f"--config {path}: {key.replace('_', '-')} takes a number, got {str(value).lower()}")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return path
+
+
+def _takes_number(parameter) -> bool:
+    """Whether a command-line parameter takes an int or a float (TOML's true would pass as 1)."""
+    annotation = getattr(getattr(parameter, "type_descriptor", None), "annotation", None)
+    if annotation is None:  # a plain Click parameter
+        annotation = {"integer": int, "float": float}.get(getattr(getattr(parameter, "type", None), "name", ""))
+    return annotation in (int, float)
+
+
+def _check_tables(path: Path, document: dict[str, Any], group, where: str = "") -> dict[str, Any]:
+    """Refuse a key named after a command that is not a table, and a table of no command of `group`
+    (tables of a command group hold tables of its commands); return `document`."""
+    commands = getattr(group, "commands", {})
+    for key, value in document.items():
+        if where and not isinstance(value, dict):
+            raise DlcliError(f"--config {path}: [{where.rstrip('.')}] holds tables of its commands "
+                             f"([{where}{next(iter(commands), 'name')}]), not the option {key}")
+        if key in commands and not isinstance(value, dict):
+            raise DlcliError(f"--config {path}: '{where}{key}' is a command: put its options in a [{where}{key}] table")
+        if isinstance(value, dict):
+            if key not in commands:
+                raise DlcliError(f"--config {path}: [{where}{key}] names no command of dl"
+                                 f"{' ' + where.rstrip('.') if where else ''}; use one of: {', '.join(sorted(commands))}")
+            if getattr(commands[key], "commands", None):
+                _check_tables(path, value, commands[key], f"{where}{key}.")
+    return document
 
 
 def read_resume(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
@@ -79,10 +124,15 @@ def read_resume(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
     from dlcli.run import read_run_config
 
     config = read_run_config(path, command="-".join(ctx.command_path.split()[1:]))
-    recorded = {**config.get("options", {}), "dataset": config.get("dataset"), "seed": config.get("seed"),
-                "limit": config.get("limit")}
-    names = {parameter.name for parameter in ctx.command.params}
-    values = {key: value for key, value in recorded.items() if key in names and value is not None}
+    parameters = {parameter.name: parameter for parameter in ctx.command.params}
+    if "arguments" in config:  # the parameters exactly as parsed: they round-trip by type
+        recorded = dict(config["arguments"])
+    else:  # a run recorded before `arguments` existed: its checked option values, lists back to text
+        recorded = {"dataset": config.get("dataset"), **{
+            key: ",".join(map(str, value)) if isinstance(value, list) and not getattr(parameters.get(key), "multiple", True)
+            else value for key, value in config.get("options", {}).items()}}
+    recorded.update(seed=config.get("seed"), limit=config.get("limit"), deterministic=config.get("deterministic"))
+    values = {key: value for key, value in recorded.items() if key in parameters and value is not None}
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return path
 
@@ -122,7 +172,12 @@ def add_options(function: Callable[..., Any], parameter: str, options: list[tupl
     def wrapper(**kwargs: Any) -> Any:
         ctx = kwargs["ctx"] if keeps_context else kwargs.pop("ctx")
         kwargs[parameter] = make(ctx, {name: kwargs.pop(name) for name, _, _ in options})
-        return function(**kwargs)
+        try:
+            return function(**kwargs)
+        except KeyboardInterrupt:  # Ctrl-C before a Session took over (start-up): Typer would exit 130 silently
+            sys.stdout.flush()
+            print("dl: error: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
 
     positional = [p for p in own if p.kind != inspect.Parameter.KEYWORD_ONLY]
     keyword = [p for p in own if p.kind == inspect.Parameter.KEYWORD_ONLY]
@@ -136,7 +191,9 @@ def add_options(function: Callable[..., Any], parameter: str, options: list[tupl
 def _merge_global(ctx: typer.Context, given: dict[str, Any]) -> GlobalOptions:
     """Options given after the command win over the same ones given before it."""
     root = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-    return replace(root, **{k: v for k, v in given.items() if v is not None and v is not False})
+    check_range("--seed", given.get("seed") if given.get("seed") is not None else root.seed, 0, MAX_SEED, high_open=False)
+    arguments = {name: _jsonable(value) for name, value in ctx.params.items() if name not in NOT_RECORDED}
+    return replace(root, arguments=arguments, **{k: v for k, v in given.items() if v is not None and v is not False})
 
 
 def with_common(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,17 +250,23 @@ class Session:
 
     def __enter__(self) -> "Session":
         strategy = choice("strategy", self.common.strategy or "auto", STRATEGIES)
+        if strategy == "multiworker" and self.command in SINGLE_WORKER:
+            raise DlcliError(f"--strategy multiworker: 'dl {self.command.replace('-', ' ')}' {SINGLE_WORKER[self.command]}, "
+                             "which the multi-worker loop cannot shard yet; use --strategy mirrored or default")
+        from dlcli.run import RunFolder
+
+        if self.common.resume is not None:  # checked and locked before TensorFlow loads or anything is written
+            if self.common.out is not None:
+                raise DlcliError("--out and --resume together: a resumed run continues in its own folder; drop --out")
+            self.run = RunFolder.reopen(self.common.resume, self.command, self.dataset)
         import_tensorflow_quietly()
         from dlcli import distribute, progress, training
-        from dlcli.run import RunFolder
 
         self.strategy_name, self.strategy = distribute.make_strategy(strategy)
         self.display = progress.Display(quiet=self.common.quiet)
-        if self.common.resume is not None:
-            self.run = RunFolder.reopen(self.common.resume, self.command)
-        elif distribute.is_chief():
+        if self.run is None and distribute.is_chief():
             self.run = RunFolder.create(self.command, self.dataset, runs_dir=self.common.runs_dir, out=self.common.out)
-        else:  # a worker's copy of the run: kept apart from the chief's, in a temporary folder
+        elif self.run is None:  # a worker's copy of the run: kept apart from the chief's, in a temporary folder
             self.run = RunFolder.create(self.command, self.dataset, runs_dir=tempfile.mkdtemp(prefix="dl-worker-"))
         training.seed_everything(self.seed, deterministic=self.common.deterministic)
         self._scope = self.strategy.scope()
@@ -241,6 +304,7 @@ class Session:
             "command": self.command,
             "dataset": self.dataset,
             "options": {key: _jsonable(value) for key, value in self.options.items()},
+            "arguments": self.common.arguments,
             "seed": self.seed,
             "deterministic": self.common.deterministic,
             "limit": self.common.limit,
@@ -289,6 +353,7 @@ class Session:
         samples = len(x) if samples is None else samples
         table = self.display.epoch_table(samples=samples, label=label, annotate=annotate)
         # the checkpoint first, so that an epoch's row (and its seconds) appear once it is saved
+        training.check_finite(earlier)  # a run that diverged stays failed
         hooks = [training.Checkpointer(self.run.checkpoints, name, earlier), table, *callbacks]
         if self.common.tensorboard:
             import keras
@@ -321,6 +386,10 @@ class Session:
             metrics["samples_per_s"] = round(self.trained_samples / sum(self.epoch_seconds), 1)
             metrics["epoch_seconds"] = [round(seconds, 4) for seconds in self.epoch_seconds]
         self.run.finish(metrics)
+        if self.run.skipped:
+            metrics["model_files_skipped"] = dict(self.run.skipped)
+            for name, reason in self.run.skipped.items():
+                print(f"dl: warning: {name} not written ({reason}); the run keeps its .keras model", file=sys.stderr)
         self.display.summary(metrics, self.run.path)
         if self.common.json:
             print(json.dumps({**metrics, "run": str(self.run.path)}))
@@ -352,12 +421,14 @@ def import_tensorflow_quietly() -> None:
             raise
         finally:
             os.dup2(saved, 2)
+        except KeyboardInterrupt:
+            raise  # Ctrl-C during start-up: `dl`'s one line, not TensorFlow's start-up chatter
             os.close(saved)
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, tuple):
-        return list(value)
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(item) for item in value]
     return value

@@ -90,11 +90,11 @@ def textgen(
         training.compile_model(net, optimizer="rmsprop", learning_rate=learning_rate,
                                loss="sparse_categorical_crossentropy", metrics=())
 
-        rng = np.random.default_rng(session.seed)
         book = SampleBook(name, window, sample_length)
 
         def sample_after_epoch(epoch: int, logs: dict) -> dict[str, str]:
             """Continue a random seed at each temperature, append to samples.md; one short sample for the table."""
+            rng = np.random.default_rng([session.seed, epoch])  # the same samples whether resumed or not
             start = int(rng.integers(0, len(codes) - window))  # the course's randint(0, len - maxlen - 1)
             seed_ids = codes[start:start + window]
             outputs = charlstm.generate(net, seed_ids, sample_length, sampled, rng)
@@ -104,9 +104,9 @@ def textgen(
             return {"sample": book.line(SHOWN_TEMPERATURE)}
 
         global_batch = batch_size * session.strategy.num_replicas_in_sync  # --batch-size is per replica
-        batches = window_batches(codes, starts, window, global_batch, session.seed)
+        batches, epoch_order = window_batches(codes, starts, window, global_batch, session.seed)
         history = session.fit(net, batches, None, epochs=epochs, batch_size=None, samples=len(starts),
-                              annotate=sample_after_epoch)
+                              annotate=sample_after_epoch, callbacks=[epoch_order])
         plots.training_curves(history, session.run.plots / "curves.png", title=name)
         metrics = {"final_loss": history["loss"][-1], "epochs": epochs, "characters": len(codes),
                    "vocabulary_size": len(characters), "windows": len(starts),

@@ -1,0 +1,112 @@
+"""--resume for every training command: interrupted after epoch 1 and resumed, a run ends with the
+history and weights of an uninterrupted one. Runs in-process (TensorFlow loads once) on tiny data."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import datafiles
+
+TINY_TEXT = "The cat sat on the mat. The dog sat on the log.\n" * 6
+
+
+def run_dl(*args) -> tuple[int, str, str]:
+    """`dl ARGS` in this process: (exit code, stdout, stderr)."""
+    from dlcli.cli import app
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            app([str(a) for a in args])
+            code = 0
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    return code, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def interrupt_after_first_epoch(monkeypatch):
+    """Ctrl-C right after the first epoch's checkpoint is saved (as a user pressing it then would)."""
+    from dlcli import training
+
+    save = training.Checkpointer.on_epoch_end
+
+    def save_then_interrupt(self, epoch, logs=None):
+        save(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(training.Checkpointer, "on_epoch_end", save_then_interrupt)
+        yield
+
+
+def data_folder(tmp_path) -> Path:
+    folder = tmp_path / "data"
+    datafiles.write_mnist(folder, n_train=48, n_test=16)
+    datafiles.write_fashion_mnist(folder, n_train=48, n_test=16)
+    datafiles.write_cifar10(folder, n_per_batch=8, n_test=8)
+    (folder / "spa-eng").mkdir()
+    pairs = [("Go now.", "Ve ahora."), ("I am here.", "Estoy aquí."), ("We eat.", "Comemos."), ("Run!", "¡Corre!")]
+    (folder / "spa-eng" / "spa.txt").write_text("".join(f"{e}\t{s}\n" for e, s in pairs * 4), encoding="utf-8")
+    (folder / "tiny.txt").write_text(TINY_TEXT, encoding="utf-8")
+    return folder
+
+
+EPOCHS = ["--epochs", "2", "--seed", "5", "--deterministic", "--quiet"]
+# each training command on tiny data with a tiny model; {data} is the data folder
+COMMANDS = {
+    "classify": ["classify", "digits", "--limit", "64", "--validation", "16", "--units", "8", "--batch-size", "16"],
+    "regress": ["regress", "diabetes", "--limit", "64", "--units", "8", "--batch-size", "16"],
+    "kfold": ["kfold", "diabetes", "--folds", "2", "--final", "--limit", "40", "--units", "8", "--batch-size", "16"],
+    "cnn": ["cnn", "mnist", "--batch-size", "16", "--net", "small", "--pool", "--dropout", "--dropout-rate", "0.3"],
+    "resnet": ["resnet", "cifar10", "--batch-size", "16", "--limit", "16", "--blocks", "1", "--filters", "4"],
+    "mobilenet": ["mobilenet", "cifar10", "--batch-size", "16", "--limit", "16", "--blocks", "1", "--trunk", "8"],
+    "autoencode": ["autoencode", "fashion-mnist", "--batch-size", "16"],
+    "vae": ["vae", "mnist", "--latent-dim", "2", "--batch-size", "16"],
+    "textgen": ["textgen", "--text", "{data}/tiny.txt", "--window", "8", "--step", "4", "--units", "8",
+                "--batch-size", "16", "--sample-length", "5", "--temperatures", "0.5,1.0"],
+    "timeseries": ["timeseries", "sinwave", "--limit", "120", "--window", "8", "--units", "4,4", "--batch-size", "16",
+                   "--horizon", "4"],
+    "translate": ["translate", "--train", "--embed-dim", "8", "--dense-dim", "8", "--heads", "1", "--batch-size", "8",
+                  "--vocab-size", "40", "--sequence-length", "6", "--bleu-sentences", "2"],
+}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return data_folder(tmp_path_factory.mktemp("resume-data"))
+
+
+def weights(run: Path) -> list[np.ndarray]:
+    """The weights of every model the run saved (model.keras, or encoder and decoder)."""
+    import keras
+
+    import dlcli.models  # noqa: F401 - custom layers
+
+    files = sorted(run.glob("*.keras"))
+    assert files, f"{run} saved no model"
+    return [w for path in files for w in keras.saving.load_model(path, compile=False).get_weights()]
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_interrupted_after_epoch_one_resumes_to_the_uninterrupted_run(command, folder, tmp_path, monkeypatch):
+    args = [a.replace("{data}", str(folder)) for a in COMMANDS[command]] + EPOCHS + ["--data-dir", folder]
+    code, stdout, stderr = run_dl(*args, "--out", tmp_path / "whole")
+    assert code == 0, stderr
+    with interrupt_after_first_epoch(monkeypatch):
+        code, stdout, stderr = run_dl(*args, "--out", tmp_path / "cut")
+    assert code == 130, stderr
+    cut = tmp_path / "cut"
+    assert json.loads((cut / "metrics.json").read_text())["status"] == "interrupted"
+    code, stdout, stderr = run_dl(command, "--resume", cut, "--quiet")
+    assert code == 0, stderr
+    assert json.loads((cut / "metrics.json").read_text())["status"] == "complete"
+    assert (cut / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+    for resumed, whole in zip(weights(cut), weights(tmp_path / "whole"), strict=True):
+        np.testing.assert_allclose(resumed, whole, rtol=1e-5, atol=1e-6)
