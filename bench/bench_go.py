@@ -3,6 +3,10 @@ through the real CLI on a held-out set of whole games.
 
     .venv/bin/python bench/bench_go.py ../shared/datasets [--games 150] [--epochs 1]
     .venv/bin/python bench/bench_go.py ../shared/datasets --replay-only   # replay + encoding speed only
+    .venv/bin/python bench/bench_go.py ../shared/datasets --replay-only --baseline aba2117  # beside that revision
+
+With --baseline REV the encoder of git revision REV is timed on the same games, alternating with
+today's, round after round, and each side's best round is reported.
 
 Writes bench/results/go.json and prints it. Never part of the tests.
 """
@@ -19,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 NETWORKS = ("baseline", "residual", "mobilenet", "convnext")
 
@@ -34,9 +39,9 @@ def dl(*args: str) -> dict:
     return result
 
 
-def replay_speed(archive: Path, games: int = 20, moves: int = 250) -> dict:
-    """Milliseconds to replay a whole game, and to replay it encoding every position."""
-    from dlcli.go import features, sgf
+def long_games(archive: Path, games: int = 20, moves: int = 250) -> list:
+    """The first `games` records of the collection with at least `moves` moves."""
+    from dlcli.go import sgf
 
     chosen = []
     for game in sgf.read_collection(archive, check=False):
@@ -44,6 +49,14 @@ def replay_speed(archive: Path, games: int = 20, moves: int = 250) -> dict:
             chosen.append(game)
         if len(chosen) == games:
             break
+    return chosen
+
+
+def replay_speed(chosen: list, features=None) -> dict:
+    """Milliseconds to replay a whole game, and to replay it encoding every position."""
+    if features is None:
+        from dlcli.go import features
+
     started = time.perf_counter()
     for game in chosen:
         game.final_board()
@@ -69,12 +82,33 @@ def main() -> None:
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--replay-only", action="store_true", help="only measure replay and encoding speed")
     parser.add_argument("--replay-games", type=int, default=20, help="games (of 250 moves or more) timed")
+    parser.add_argument("--baseline", help="git revision whose encoder is timed beside today's")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds with --baseline")
     options = parser.parse_args()
     archive = options.data_dir / "go" / "go_ai_games_sgf.zip"
     runs = Path(tempfile.mkdtemp(prefix="bench-go-"))
-    results = {"replay": replay_speed(archive, options.replay_games)}
+    chosen = long_games(archive, options.replay_games)
+    if options.baseline:
+        from baseline import old_features
+
+        old = old_features(options.baseline)
+        rounds = {"current": [], "baseline": []}
+        for _ in range(options.rounds):
+            rounds["baseline"].append(replay_speed(chosen, old))
+            rounds["current"].append(replay_speed(chosen))
+            print(json.dumps({k: v[-1]["positions_per_s"] for k, v in rounds.items()}), flush=True)
+        best = {k: max(v, key=lambda r: r["positions_per_s"]) for k, v in rounds.items()}
+        results = {"replay": best["current"], "baseline_revision": options.baseline, "baseline_replay": best["baseline"],
+                   "rounds": {k: [r["positions_per_s"] for r in v] for k, v in rounds.items()},
+                   "speed_ratio_current_over_baseline": round(best["current"]["positions_per_s"]
+                                                              / best["baseline"]["positions_per_s"], 3),
+                   "command": f"bench/bench_go.py {options.data_dir} --replay-only --baseline {options.baseline}"}
+    else:
+        results = {"replay": replay_speed(chosen)}
     print(json.dumps(results["replay"]), flush=True)
     if options.replay_only:
+        (ROOT / "bench" / "results" / "go-encode.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(results, indent=2))
         return
     data = dl("go", "data", archive, "--limit", options.games, "--validation", "0.1", "--runs-dir", runs)
     results["data"] = {k: data[k] for k in ("games", "positions", "train_positions", "validation_positions",

@@ -48,10 +48,10 @@ class RunFolder:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.finished = False
-        self._metrics: dict[str, Any] = {}
         self.skipped: dict[str, str] = {}  # model files not written, with the reason
-
+        self._metrics: dict[str, Any] = {}
         self._started = False
+
     @classmethod
     def create(cls, command: str, dataset: str, *, runs_dir: str | Path | None = None,
                out: str | Path | None = None) -> "RunFolder":
@@ -75,8 +75,8 @@ class RunFolder:
         except OSError as error:
             raise DlcliError(f"cannot write the run folder {path}: {error.strerror or error}; "
                              "choose a writable place with --runs-dir or --out") from None
-        return cls(path)
         lock(path)
+        return cls(path)
 
     @classmethod
     def reopen(cls, path: str | Path, command: str, dataset: str | None = None) -> "RunFolder":
@@ -93,8 +93,8 @@ class RunFolder:
             status = "unreadable"
         if status == "complete":
             raise DlcliError(f"{path} is already complete: nothing to resume")
-        run = cls(path)
         lock(path)
+        run = cls(path)
         run._metrics = {"status": "running", "resumed_from": status}
         return run
 
@@ -112,8 +112,8 @@ class RunFolder:
         if not self._started:
             self._metrics = self._metrics or {"status": "running"}
             write_json(self.path / "metrics.json", self._metrics)
-
             self._started = True
+
     def write_history(self, history: dict[str, list[float]]) -> None:
         write_text(self.path / "history.csv", history_csv(history))
 
@@ -155,7 +155,6 @@ class RunFolder:
         self._metrics = marked
 
 
-def read_run_config(path: str | Path, command: str | None = None) -> dict[str, Any]:
 _locks: dict[Path, int] = {}  # run folder -> open descriptor holding its lock, for the life of the process
 
 
@@ -174,6 +173,7 @@ def lock(path: Path) -> None:
     _locks[key] = descriptor
 
 
+def read_run_config(path: str | Path, command: str | None = None) -> dict[str, Any]:
     """A run folder's config.json; a one-line error when `path` is no run folder, or (with
     `command`) a run folder of another command."""
     try:

@@ -80,6 +80,24 @@ def test_data_train_info_end_to_end(records, tmp_path):
     assert tiny.code == 0, tiny.stderr
     assert (tiny.json()["games"], tiny.json()["positions"], tiny.json()["validation_games"]) == (3, 30, 1)
 
+    # SGF -> games.data in golois' format -> the same training set
+    written = tmp_path / "from-sgf.data"
+    converted = dl("go", "data", records, "--validation", "0.4", "--shard-size", "50", "--runs-dir", runs,
+                   "--write-games-data", written, "--json")
+    assert converted.code == 0, converted.stderr
+    assert converted.json()["games_data_games"] == 5
+    lines = written.read_text().splitlines()
+    assert lines[0] == "5" and lines[1].split()[1] in ("B", "W") and lines[1].split()[2] == "42"
+    assert {line.split()[1] for line in lines[2:44]} == {"0", "1"} and lines[42].split()[0] == "361"  # passes
+    again = dl("go", "data", written, "--validation", "0.4", "--shard-size", "50", "--runs-dir", runs, "--json")
+    assert again.code == 0, again.stderr
+    first_split = dataset.load_split(run / "shards", manifest, "validation")
+    second_run = Path(again.json()["run"])
+    second_split = dataset.load_split(second_run / "shards", json.loads((second_run / "shards" / "manifest.json").read_text()),
+                                      "validation")
+    for a, b in zip(first_split, second_split):
+        assert np.array_equal(a, b)
+
     trained = dl("go", "train", "--data", run, "--network", "mobilenet", "--blocks", "1", "--epochs", "1",
                  "--batch-size", "32", "--runs-dir", runs, "--json", "--quiet")
     assert trained.code == 0, trained.stderr
@@ -112,6 +130,44 @@ def test_data_train_info_end_to_end(records, tmp_path):
 
     too_big = dl("go", "train", "--data", run, "--max-params", "1000", "--runs-dir", runs)
     assert_one_line_error(too_big, "--max-params 1,000")
+
+    # dl go eval: on the shards it agrees with Keras' own validation metrics
+    scored = dl("go", "eval", trained_run, run, "--json")
+    assert scored.code == 0, scored.stderr
+    report = scored.json()
+    assert report["all"]["positions"] == 80 and report["games"] == 2
+    assert report["all"]["policy_top1"] == pytest.approx(result["val_policy_accuracy"], abs=1e-4)
+    assert report["all"]["value_mse"] == pytest.approx(result["val_value_mse"], abs=1e-3)
+    assert report["all"]["policy_top1"] <= report["all"]["policy_top5"] <= 1
+    assert report["moves 1-50"]["positions"] == 80 and report["moves 151+"]["positions"] == 0
+    assert "top-5" in scored.stderr  # the table
+    # ... on SGF records, games.data and a zip, by phase of the game
+    long_game = random_game(7, moves=160)
+    (tmp_path / "long.data").write_text(gamesdata.write([long_game]))
+    for source in (tmp_path / "long.data", records):
+        by_phase = dl("go", "eval", trained_run / "model.h5", source, "--json")
+        assert by_phase.code == 0, by_phase.stderr
+        phases = by_phase.json()
+        if source == records:
+            assert phases["games"] == 5 and phases["all"]["positions"] == 200
+        else:
+            assert [phases[name]["positions"] for name in ("moves 1-50", "moves 51-150", "moves 151+")] == [50, 100, 10]
+            assert phases["all"]["positions"] == 160
+            weighted = sum(phases[n]["positions"] * phases[n]["policy_top5"] for n in ("moves 1-50", "moves 51-150", "moves 151+"))
+            assert weighted / 160 == pytest.approx(phases["all"]["policy_top5"], abs=1e-3)
+    limited = dl("go", "eval", trained_run, records, "--limit", "2", "--json")
+    assert limited.json()["games"] == 2 and limited.json()["all"]["positions"] == 80
+    assert_one_line_error(dl("go", "eval", trained_run, tmp_path / "nothing"), "nothing")
+
+    # a truncated shard is refused with one line before training starts
+    broken = tmp_path / "broken-shards"
+    broken.mkdir()
+    for item in (run / "shards").iterdir():
+        (broken / item.name).write_bytes(item.read_bytes())
+    first = broken / manifest["splits"]["train"]["shards"][0]["file"]
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+    for command in (("go", "train", "--data", broken, "--epochs", "1"), ("go", "eval", trained_run, broken, "--split", "train")):
+        assert_one_line_error(dl(*command, "--runs-dir", runs), "not a readable shard")
 
 
 def test_user_mistakes_are_one_line(tmp_path):

@@ -78,7 +78,8 @@ def test_a_working_ladder_and_a_broken_one():
     assert features.ladder_captures(board, STONE)
     planes = encode(board).reshape(81, 31)
     assert planes[STONE, 3] == 1 and planes[:, 3].sum() == 1
-    assert planes[[2 * 9 + 3, 3 * 9 + 2], 4].tolist() == [1, 1] and planes[:, 4].sum() == 2
+    # plane 4: every stone of the Black strings touching it (golois), never an empty point
+    assert sorted(np.flatnonzero(planes[:, 4])) == [1 * 9 + 2, 1 * 9 + 3, 2 * 9 + 1]
     broken = from_diagram(with_stone(LADDER, 4, 6, "O"))
     assert not features.ladder_captures(broken, STONE)
     assert encode(broken)[..., 3:5].sum() == 0
@@ -88,9 +89,121 @@ def test_atari_plane_after_extension():
     atari = with_stone(LADDER, 3, 2, "X")  # Black has played the atari: White extends at (2, 3) in vain
     board = from_diagram(atari, to_move=WHITE)
     planes = encode(board).reshape(81, 31)
-    assert planes[STONE, 1] == 1 and planes[2 * 9 + 3, 2] == 1 and planes[:, 1:3].sum() == 2
+    assert planes[STONE, 1] == 1 and planes[:, 1].sum() == 1
+    assert sorted(np.flatnonzero(planes[:, 2])) == [1 * 9 + 2, 1 * 9 + 3, 2 * 9 + 1, 3 * 9 + 2]
     escaping = from_diagram(with_stone(atari, 4, 6, "O"), to_move=WHITE)
     assert encode(escaping)[..., 1:3].sum() == 0
+
+
+# Two positions of a strong AI game (game 4 of the course's sample, before moves 155 and 81).
+KO_IN_LADDER = """
+....X...X..O.OX....
+...XOOOXOXXXOX.XX..
+....XO.XOOX.O.XOX..
+...X.O...OXXOOOOX..
+.........OOX.X.O...
+..XXOO...OXX.X.OXX.
+..XOX....OX.OOOOOX.
+..XO.....OX.XX.OXX.
+..OOX..OOXXXOXXOO..
+...O...OX...OOX....
+...OX..OX.X.O.OOO..
+......XXOX.X.OXXXO.
+........OXOXO.O..XO
+..OO...XOOXOX..XXO.
+..X....XO.XO.O...X.
+...X.X....O.XO.OX..
+.......O...OOXO.X..
+.....X.............
+..................."""
+LONG_LADDER = """
+....X...X..........
+...XOOOXOXX........
+....XO.XOOX....OX..
+...X.O...O.....OX..
+...........X...O...
+..XXOO...O.....OXX.
+..XOX....OX....OOX.
+..XO.....OX....OXX.
+..O.....OXX...XOO..
+...O.........O.....
+...............OO..
+..............XXX..
+...................
+..OO...........X...
+..X..........O.....
+...X.X......XO.OX..
+.......O...OOXO.X..
+.....X.............
+..................."""
+
+
+class _KoRetakenFreely(set):
+    """A reading line that forgets every position: the defender may retake a ko (not golois)."""
+
+    def __contains__(self, item):
+        return False
+
+
+def test_a_ko_is_never_retaken_to_escape_a_ladder(monkeypatch):
+    board = from_diagram(KO_IN_LADDER, to_move=BLACK)
+    stone = 0 * 19 + 11  # White's stone on the top edge, two liberties, one of them a ko
+    assert board.liberty_count(stone) == 2
+    assert features.ladder_captures(board, stone)  # golois: captured
+    planes = encode(board).reshape(361, 31)
+    assert planes[stone, 3] == 1 and planes[[28, 29, 30, 48], 4].tolist() == [1, 1, 1, 1]
+    original = features._Budget.__init__
+
+    def retaking(self, root_hash, nodes=features.LADDER_NODES):
+        original(self, root_hash, nodes)
+        self.line = _KoRetakenFreely()
+
+    monkeypatch.setattr(features._Budget, "__init__", retaking)
+    assert not features.ladder_captures(board, stone)  # with ko retaken at will it would "escape"
+
+
+def test_a_long_ladder_is_read_past_160_positions():
+    board = from_diagram(LONG_LADDER, to_move=BLACK)
+    stone = 6 * 19 + 4  # Black's lone two-liberty stone on the left side, chased down the board
+    budget = features._Budget(board.hash)
+    assert features._captures(board, stone, features.LADDER_DEPTH, budget)
+    assert features.LADDER_NODES - budget.left > 160  # the old cap would have called it safe
+    assert not features._captures(board, stone, features.LADDER_DEPTH, features._Budget(board.hash, 160))
+    planes = encode(board).reshape(361, 31)
+    assert np.flatnonzero(planes[:, 3]).tolist() == [118, 297]
+    assert np.flatnonzero(planes[:, 4]).tolist() == [99, 100, 117, 136, 279, 298, 315, 316]
+
+
+def test_side_to_move_is_the_opponent_of_the_previous_move_even_when_a_colour_plays_twice():
+    from dlcli.go import sgf
+
+    record = sgf.GameRecord(size=9, moves=[(BLACK, 0), (WHITE, 80), (BLACK, 40), (BLACK, 41), (WHITE, 8)])
+    sides = [(board.to_move, int(encode(board)[0, 0, 0])) for board, _, _ in record.replay()]
+    assert sides == [(BLACK, 1), (WHITE, 0), (BLACK, 1), (WHITE, 0), (WHITE, 0)]
+    first = sgf.GameRecord(size=9, moves=[(WHITE, 0), (BLACK, 1)])  # no set-up stones: Black first
+    assert [board.to_move for board, _, _ in first.replay()] == [BLACK, BLACK]
+    board = None
+    for board, colour, _ in record.replay():
+        if colour == BLACK and board.to_move == WHITE:  # Black plays twice: planes are White's view
+            planes = encode(board).reshape(81, 31)
+            assert planes[[80], 11].tolist() == [1] and planes[[0, 40], 12].tolist() == [1, 1]
+
+
+# golois' numbering: where (row, col) goes under symmetry k on a 19x19 board
+GOLOIS_SYMMETRIES = [lambda r, c: (r, c), lambda r, c: (18 - r, c), lambda r, c: (r, 18 - c),
+                     lambda r, c: (18 - r, 18 - c), lambda r, c: (c, r), lambda r, c: (18 - c, r),
+                     lambda r, c: (c, 18 - r), lambda r, c: (18 - c, 18 - r)]
+
+
+@pytest.mark.parametrize("symmetry", range(8))
+def test_symmetries_are_numbered_as_golois_numbers_them(symmetry):
+    grid = np.arange(361).reshape(19, 19, 1)
+    turned = features.transform_planes(grid, symmetry)
+    for point in (0, 1, 20, 45, 180, 300):
+        row, col = divmod(point, 19)
+        new_row, new_col = GOLOIS_SYMMETRIES[symmetry](row, col)
+        assert turned[new_row, new_col, 0] == point
+        assert features.transform_point(point, symmetry) == 19 * new_row + new_col
 
 
 @pytest.mark.parametrize("symmetry", range(8))

@@ -118,21 +118,38 @@ def test_folder_and_zip_skip_and_count_bad_files(tmp_path):
     assert len(list(sgf.read_collection(archive, tally))) == 3 and len(tally.skipped) == 2
 
 
-def test_games_data_reads_and_round_trips(tmp_path):
-    text = "2\n7.5 2 3\n72 1 0.45 -3\n288 2 0.52 1.5\n361 1 0.6 2\n6.5 1 1\n60 1 0.3 0\n"
+def test_games_data_reads_and_round_trips_golois_format(tmp_path):
+    # golois: winner B or W; colour 1 Black, 0 White; val White's win; 361 a pass
+    text = "2\n7.5 W 3\n72 1 0.45 -3\n288 0 0.52 1.5\n361 1 0.6 2\n6.5 B 1\n60 1 0.0 0\n"
     first, second = gamesdata.parse(text)
     assert first.komi == 7.5 and first.winner == WHITE and first.white_win == [0.45, 0.52, 0.6]
     assert first.moves == [(BLACK, 72), (WHITE, 288), (BLACK, PASS)]
-    assert second.winner == BLACK and second.moves == [(BLACK, 60)]
+    assert second.winner == BLACK and second.moves == [(BLACK, 60)] and second.white_win == [0.0]
+    written = gamesdata.write([first, second])
+    assert written.splitlines()[1:3] == ["7.5 W 3", "72 1 0.45 0"] and "288 0 0.52 0" in written
+    assert "361 1 0.6 0" in written and written.splitlines()[5] == "6.5 B 1"
     path = tmp_path / "games.data"
-    path.write_text(gamesdata.write([first, second]))
-    assert [g.moves for g in gamesdata.read(path)] == [first.moves, second.moves]
+    path.write_text(written)
+    again = gamesdata.read(path)
+    assert [g.moves for g in again] == [first.moves, second.moves]
+    assert [g.white_win for g in again] == [first.white_win, second.white_win]
     assert gamesdata.looks_like(path)
 
 
-@pytest.mark.parametrize("text, needle", [("2\n7.5 2 1\n72 1 0.4 0\n", "ends early"),
-                                          ("1\n7.5 2 1\n400 1 0.4 0\n", "move 1 of game 1"),
-                                          ("x", "token 1 is 'x'")])
-def test_games_data_errors_name_the_place(text, needle):
-    with pytest.raises(gamesdata.GamesDataError, match=needle):
+def test_games_data_from_sgf_takes_values_from_the_result():
+    (record,) = sgf.parse("(;GM[1]SZ[19]KM[6.5]RE[B+R];B[pd];W[dp])")
+    assert gamesdata.write([record]).splitlines() == ["1", "6.5 B 2", "72 1 0.0 0", "288 0 0.0 0"]
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("2\n7.5 W 1\n72 1 0.4 0\n", "game 2, the file ends early at token 9, expected the komi"),
+    ("1\n7.5 W 1\n400 1 0.4 0\n", "game 1, token 5 is '400', expected a point 0..361 at move 1"),
+    ("1\n7.5 2 1\n72 1 0.4 0\n", "game 1, token 3 is '2', expected the winner, B or W"),
+    ("1\n7.5 X 1\n72 1 0.4 0\n", "game 1, token 3 is 'X', expected the winner, B or W"),
+    ("1\n7.5 B 2\n72 1 0.4 0\n73 2 0.4 0\n", "game 1, token 10 is '2', expected a colour .1 Black, 0 White. at move 2"),
+    ("1\n7.5 B 1\n72 1 1.5 0\n", "game 1, token 7 is '1.5', expected White's win, 0..1"),
+    ("1\n7.5 B 2\n72 1 0.4 0\n73 0", "game 1, the file ends early at token 11, expected White's win"),
+    ("x", "token 1 is 'x', expected the number of games")])
+def test_games_data_errors_name_the_file_game_and_token(text, needle):
+    with pytest.raises(gamesdata.GamesDataError, match=f"^games.data: {needle}"):
         gamesdata.parse(text, "games.data")

@@ -348,12 +348,12 @@ class Session:
         name = label.replace(" ", "-").replace("/", "-of-") or "train"
         record = training.restore_checkpoint(model, self.run.checkpoints, name) if self.common.resume else None
         done, earlier = (record["epoch"], record["history"]) if record else (0, {})
+        training.check_finite(earlier)  # a run that diverged stays failed
         if done >= epochs:
             return earlier
         samples = len(x) if samples is None else samples
         table = self.display.epoch_table(samples=samples, label=label, annotate=annotate)
         # the checkpoint first, so that an epoch's row (and its seconds) appear once it is saved
-        training.check_finite(earlier)  # a run that diverged stays failed
         hooks = [training.Checkpointer(self.run.checkpoints, name, earlier), table, *callbacks]
         if self.common.tensorboard:
             import keras
@@ -381,15 +381,15 @@ class Session:
         if model is not None:
             metrics = {**metrics, "parameters": int(model.count_params()),
                        "model_files": self.run.save_model(model, formats=model_formats)}
+        if self.run.skipped:
+            metrics["model_files_skipped"] = dict(self.run.skipped)
+            for name, reason in self.run.skipped.items():
+                print(f"dl: warning: {name} not written ({reason}); the run keeps its .keras model", file=sys.stderr)
         metrics = {**metrics, "wall_time_s": round(wall, 3)}
         if self.epoch_seconds:
             metrics["samples_per_s"] = round(self.trained_samples / sum(self.epoch_seconds), 1)
             metrics["epoch_seconds"] = [round(seconds, 4) for seconds in self.epoch_seconds]
         self.run.finish(metrics)
-        if self.run.skipped:
-            metrics["model_files_skipped"] = dict(self.run.skipped)
-            for name, reason in self.run.skipped.items():
-                print(f"dl: warning: {name} not written ({reason}); the run keeps its .keras model", file=sys.stderr)
         self.display.summary(metrics, self.run.path)
         if self.common.json:
             print(json.dumps({**metrics, "run": str(self.run.path)}))
@@ -414,6 +414,8 @@ def import_tensorflow_quietly() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
+        except KeyboardInterrupt:
+            raise  # Ctrl-C during start-up: `dl`'s one line, not TensorFlow's start-up chatter
         except BaseException:
             os.dup2(saved, 2)
             parked.seek(0)
@@ -421,8 +423,6 @@ def import_tensorflow_quietly() -> None:
             raise
         finally:
             os.dup2(saved, 2)
-        except KeyboardInterrupt:
-            raise  # Ctrl-C during start-up: `dl`'s one line, not TensorFlow's start-up chatter
             os.close(saved)
 
 

@@ -16,6 +16,7 @@ import typer
 from dlcli.commands import go_play
 from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
 from dlcli.errors import DlcliError
+from dlcli.precision import PRECISIONS
 
 NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
 FORMATS = ("auto", "sgf", "games-data")
@@ -36,6 +37,7 @@ def data(
     kind: Annotated[str, typer.Option("--format", help=f"Record format: {', '.join(FORMATS)}.")] = "auto",
     validation: Annotated[float, typer.Option(help="Fraction of whole games kept out of training for validation.")] = 0.1,
     shard_size: Annotated[int, typer.Option(help="Positions per compressed .npz shard.")] = 20_000,
+    write_games_data: Annotated[Optional[Path], typer.Option("--write-games-data", help="Also write the games read, in golois' games.data format, to this file.")] = None,
     common: GlobalOptions = None,
 ) -> None:
     """Encode every position of the games as the course's 31 planes, in shards (--limit: games)."""
@@ -45,12 +47,18 @@ def data(
     for source in sources:
         if not source.exists():
             raise DlcliError(f"{source}: no such file or folder; give SGF files, a folder or zip of them, or games.data")
-    options = {"sources": [str(s) for s in sources], "format": kind, "validation": validation, "shard_size": shard_size}
+    if write_games_data is not None and (write_games_data.is_dir() or not write_games_data.parent.is_dir()):
+        raise DlcliError(f"--write-games-data {write_games_data}: give a file in an existing folder")
+    options = {"sources": [str(s) for s in sources], "format": kind, "validation": validation, "shard_size": shard_size,
+               "write_games_data": None if write_games_data is None else str(write_games_data)}
     with Session("go-data", sources[0].stem or "games", options, common) as session:
         from dlcli.go import dataset, sgf
 
         tally = sgf.Tally()
         games = dataset.read_games(sources, tally, kind=kind)
+        kept: list = []
+        if write_games_data is not None:
+            games = _keeping(games, kept)
         with _bar(session, "encoding games", dataset.count_files(sources)) as advance:
             manifest = dataset.build_shards(games, session.run.path / "shards", validation=validation,
                                             shard_size=shard_size, limit=common.limit,
@@ -62,7 +70,10 @@ def data(
         if tally.skipped or manifest["illegal_games"]:
             session.display.message(f"skipped {len(tally.skipped)} bad files and {manifest['illegal_games']} games "
                                     f"with an illegal move; first: {(tally.skipped + manifest['illegal'])[0]}")
-        session.finish({"files": tally.files, "games": manifest["games"], "positions": manifest["positions"],
+        written = {}
+        if write_games_data is not None:
+            written = _write_games_data(kept, write_games_data, session)
+        session.finish({**written, "files": tally.files, "games": manifest["games"], "positions": manifest["positions"],
                         "train_games": train["games"], "train_positions": train["positions"],
                         "validation_games": held_out["games"], "validation_positions": held_out["positions"],
                         "skipped_files": len(tally.skipped), "skipped": tally.skipped[:20],
@@ -84,10 +95,12 @@ def train(
     max_params: Annotated[int, typer.Option(help="Refuse a network with this many parameters or more.")] = COURSE_MAX_PARAMS,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this network's weights (same --network, --filters, --blocks): the AlphaZero loop's next generation.")] = None,
+    precision: Annotated[str, typer.Option(help=f"{', '.join(PRECISIONS)}: auto trains in mixed bfloat16 where the hardware has it and the tower is measured to gain.")] = "auto",
     common: GlobalOptions = None,
 ) -> None:
     """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
     network = choice("--network", network, NETWORKS)
+    precision = choice("--precision", precision, PRECISIONS)
     optimizer = choice("--optimizer", optimizer, OPTIMIZERS)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--max-params", max_params),
                           ("--filters", filters), ("--blocks", blocks)):
@@ -105,15 +118,19 @@ def train(
     options = {"data": str(folder), "network": network, **hyper, "epochs": epochs, "batch_size": batch_size,
                "optimizer": optimizer, "learning_rate": learning_rate, "policy_weight": policy_weight,
                "value_weight": value_weight, "max_params": max_params, "augment": augment,
-               "init": None if init is None else str(init)}
+               "init": None if init is None else str(init), "precision": precision}
     with Session("go-train", network, options, common) as session:
         import keras
 
+        from dlcli import precision as precisions
         from dlcli import training
         from dlcli.go.dataset import stream
         from dlcli.models import build, gonets
 
         size = manifest["board_size"]
+        chosen = precisions.choose(precision, f"go_{network}")
+        session.note(precision_used=chosen)
+        precisions.apply(chosen)
         model = build(f"go_{network}", (size, size, manifest["planes"]), size * size, **hyper)
         if model.count_params() >= max_params:
             raise DlcliError(f"the {network} network has {model.count_params():,} parameters, at or over "
@@ -133,7 +150,12 @@ def train(
         history = session.fit(model, train_data, None, epochs=epochs, batch_size=None,
                               validation_data=held_out if held_steps else None, samples=int(samples))
         metrics = training.evaluate(model, held_out, None, prefix="val_") if held_steps else {}
+        if chosen != "float32":  # the saved network computes in float32, on any machine
+            precisions.apply("float32")
+            trained, model = model, build(f"go_{network}", (size, size, manifest["planes"]), size * size, **hyper)
+            model.set_weights(trained.get_weights())
         session.finish({**metrics, "network": network, "epochs": epochs, "train_positions": int(samples),
+                        "precision": chosen,
                         "validation_positions": manifest["splits"]["validation"]["positions"] if held_steps else 0,
                         "fits_course_rules": model.count_params() < COURSE_MAX_PARAMS},
                        model=model, history=history)
@@ -148,24 +170,12 @@ def info(
     import json
     import sys
 
-    path = network / "model.h5" if network.is_dir() else network
-    if not path.is_file():
-        raise DlcliError(f"{network}: no such network file; give a .h5 or .keras file or a `dl go train` run folder")
-    from dlcli.commands.common import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    import keras
-
+    path, model = _load_network(network)
     from dlcli.models import gonets
 
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise DlcliError(f"{path} is not a Keras model ({reason}); give a .h5 or .keras network") from None
-    if not isinstance(model, keras.Model):
-        raise DlcliError(f"{path} is not a Keras model; give a .h5 or .keras network")
-    report = gonets.describe(model, max_params)
+    report = {**gonets.describe(model, max_params), "path": str(path)}
+    if path.parent == _pretrained_folder():
+        report["card"] = str(path.with_suffix(".md"))
     if common.json:
         print(json.dumps(report))
     from rich.console import Console
@@ -178,6 +188,135 @@ def info(
         table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
     Console(stderr=True, highlight=False).print(table)
     sys.stdout.flush()
+
+
+def _pretrained_folder() -> Path:
+    from dlcli import pretrained
+
+    return pretrained.FOLDER
+
+
+def _load_network(network: Path):
+    """(file, Keras model) for a network argument: a file, a run folder, or 'default' (shipped)."""
+    from dlcli import pretrained
+
+    if str(network) == pretrained.DEFAULT:
+        path = pretrained.go_network()
+    else:
+        path = next((network / name for name in ("model.h5", "model.keras") if (network / name).is_file()),
+                    network / "model.h5") if network.is_dir() else network
+    if not path.is_file():
+        raise DlcliError(f"{network}: no such network file; give a .h5 or .keras file, a `dl go train` run folder "
+                         "or 'default'")
+    from dlcli.commands.common import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise DlcliError(f"{path} is not a Keras model ({reason}); give a .h5 or .keras network") from None
+    if not isinstance(model, keras.Model):
+        raise DlcliError(f"{path} is not a Keras model; give a .h5 or .keras network")
+    return path, model
+
+
+def evaluate(
+    network: Annotated[Path, typer.Argument(help="A network file (.h5 or .keras, ours or a student's), a `dl go train` run folder, or 'default'.")],
+    records: Annotated[list[Path], typer.Argument(help="SGF files, folders or zips of them, games.data, or a `dl go data` run or shards folder.")],
+    split: Annotated[str, typer.Option(help="With a `dl go data` folder: which split to score (validation, train).")] = "validation",
+    batch_size: Annotated[int, typer.Option(help="Positions per network call.")] = 512,
+    common: GlobalOptions = None,
+) -> None:
+    """Score a network on recorded games: policy top-1/top-5 accuracy and value MSE, overall and by phase (--limit: games)."""
+    import json
+
+    from dlcli.go import dataset
+
+    split = choice("--split", split, dataset.SPLITS)
+    check_range("--batch-size", batch_size, 1)
+    for source in records:
+        if not source.exists():
+            raise DlcliError(f"{source}: no such file or folder; give SGF files, a folder or zip of them, "
+                             "games.data, or a `dl go data` run folder")
+    path, model = _load_network(network)
+    from dlcli.go import evaluate as scoring
+    from dlcli.go import mcts, sgf
+
+    try:
+        predict = mcts.NetworkEvaluator(model, symmetries=False).predict
+    except ValueError as error:
+        raise DlcliError(f"{path}: {error}") from None
+    scores = scoring.Scores()
+    for source in records:
+        shards = source.is_dir() and any((folder / dataset.MANIFEST).is_file() for folder in (source, source / "shards"))
+        if shards:
+            folder, manifest = dataset.load_manifest(source)
+            dataset.check_shards(folder, manifest, split)
+            positions = scoring.shard_positions(folder, manifest, split)
+            scores.games += manifest["splits"][split]["games"]
+        else:
+            games = dataset.read_games([source], sgf.Tally())
+            if common.limit is not None:
+                games = (game for index, game in zip(range(common.limit), games))
+            positions = scoring.record_positions(games, scores)
+        scoring.score(predict, positions, scores, batch_size=batch_size)
+    report = {"network": str(path), **scores.report()}
+    if report[scoring.ALL]["positions"] == 0:
+        raise DlcliError(f"no position to score in {', '.join(map(str, records))}")
+    if common.json:
+        print(json.dumps(report))
+    _print_scores(report, scoring)
+
+
+def _print_scores(report: dict, scoring) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{report['network']}: {report['games']} games", title_justify="left")
+    for column in ("moves", "policy top-1", "policy top-5", "value MSE", "positions"):
+        table.add_column(column, justify="right")
+    for name in (scoring.ALL, *(phase[0] for phase in scoring.PHASES)):
+        row = report[name]
+        cells = [f"{row[key]:.4f}" if row[key] is not None else "-" for key in ("policy_top1", "policy_top5", "value_mse")]
+        table.add_row(name.replace("moves ", ""), *cells, f"{row['positions']:,}")
+    Console(stderr=True, highlight=False).print(table)
+    if report["skipped_games"]:
+        Console(stderr=True, highlight=False).print(f"skipped {report['skipped_games']} games with an illegal move; "
+                                                    f"first: {report['skipped'][0]}")
+
+
+def _keeping(games, kept: list):
+    """The same games, each also appended to `kept` as it passes."""
+    for game in games:
+        kept.append(game)
+        yield game
+
+
+def _write_games_data(games: list, path: Path, session: Session) -> dict:
+    """Write the 19x19 games without set-up stones in golois' format; say how many were left out."""
+    from dlcli.atomic import atomic_path
+    from dlcli.go import gamesdata
+
+    fitting = [g for g in games if g.size == gamesdata.SIZE and not (g.setup_black or g.setup_white) and _legal(g)]
+    with atomic_path(path) as temporary:
+        temporary.write_text(gamesdata.write(fitting), encoding="ascii")
+    if len(fitting) < len(games):
+        session.display.message(f"games.data holds 19x19 games without handicap stones: left out "
+                                f"{len(games) - len(fitting)} of {len(games)} games")
+    return {"games_data": str(path), "games_data_games": len(fitting)}
+
+
+def _legal(game) -> bool:
+    from dlcli.go.sgf import SgfError
+
+    try:
+        game.final_board()
+    except SgfError:
+        return False
+    return True
 
 
 def _start_from(model, network: Path) -> None:
@@ -211,5 +350,6 @@ def _bar(session: Session, description: str, total: int):
 
 go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
 go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
+go_app.command("eval", help="Score a network on recorded games: policy top-1/top-5, value MSE, by phase of the game.")(with_common(evaluate))
 go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))
 go_play.register(go_app)

@@ -52,11 +52,20 @@ def with_search(function):
 
 
 def _network_spec(model: Optional[Path], common: GlobalOptions, search: dict[str, Any]):
-    """--model as a network player: a file, a run folder, or the newest `dl go train` run."""
+    """--model as a network player: a file, a run folder, 'default' (the shipped network); without
+    it, the newest complete `dl go train` run, else the shipped network (said on stderr)."""
     from dlcli.go.match import parse_spec
     from dlcli.run import newest_run
 
-    text = str(model) if model is not None else str(newest_run("go-train", common.runs_dir))
+    if model is not None:
+        text = str(model)
+    else:
+        try:
+            text = str(newest_run("go-train", common.runs_dir))
+        except DlcliError:
+            text = "default"
+        print(f"dl: playing with {'the shipped network' if text == 'default' else text} "
+              "(--model chooses another)", file=sys.stderr)
     spec = parse_spec(text, **_settings(search))
     if spec.kind != "network":
         raise DlcliError(f"--model {text}: not a network; give a .h5 or .keras file or a `dl go train` run folder")
@@ -273,6 +282,7 @@ def selfplay(
         with session.display.live_table("self-play", ["game", "moves", "result", "playouts/move", "s/move"]) as show:
             rows = []
             for index in range(first, games):
+                engine.reseed(session.seed, index)  # game k's randomness is (seed, k)'s, resumed or not
                 record = self_play.play(engine, size=size, komi=komi, max_moves=max_moves)
                 write_text(folder / f"selfplay-{index:04d}.sgf", sgf.write(record))
                 info = engine.search_stats()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -56,16 +57,19 @@ def count_files(paths: Iterable[str | Path]) -> int:
     return total
 
 
-def positions(game: GameRecord) -> Iterator[tuple[np.ndarray, int, float]]:
-    """(planes, policy index, White's win probability) for every non-pass move of a game.
+def positions(game: GameRecord, encoder=features, *, numbered: bool = False) -> Iterator[tuple]:
+    """(planes, policy index, White's win probability) for every non-pass move of a game, and
+    with `numbered` the move's number in the game (from 1) as a fourth item.
 
-    Games without a result or win rates give 0.5 as value. Raises SgfError at an illegal move."""
-    ladders = features.LadderCache()  # ladder readings reused from one position to the next
+    Games without a result or win rates give 0.5 as value. Raises SgfError at an illegal move.
+    `encoder`: the module with `encode` and `LadderCache` (benchmarks pass an older version)."""
+    ladders = encoder.LadderCache()  # ladder readings reused from one position to the next
     for index, (board, colour, point) in enumerate(game.replay()):
         if point == PASS:
             continue
         value = game.white_value(index)
-        yield features.encode(board, ladders), features.policy_index(point, game.size), 0.5 if value is None else value
+        position = encoder.encode(board, ladders), features.policy_index(point, game.size), 0.5 if value is None else value
+        yield (*position, index + 1) if numbered else position
 
 
 # ------------------------------------------------------------------ writing shards
@@ -78,14 +82,16 @@ class _Split:
     planes: list = field(default_factory=list)
     policy: list = field(default_factory=list)
     value: list = field(default_factory=list)
+    move: list = field(default_factory=list)
     shards: list = field(default_factory=list)
     positions: int = 0
     games: int = 0
 
-    def add(self, planes: np.ndarray, policy: int, value: float) -> None:
+    def add(self, planes: np.ndarray, policy: int, value: float, move: int) -> None:
         self.planes.append(planes)
         self.policy.append(policy)
         self.value.append(value)
+        self.move.append(move)
         if len(self.planes) >= self.shard_size:
             self.flush()
 
@@ -97,11 +103,11 @@ class _Split:
         temporary = target.with_name(f".{name}")
         with open(temporary, "wb") as handle:
             np.savez_compressed(handle, planes=np.stack(self.planes), policy=np.asarray(self.policy, dtype=np.int16),
-                                value=np.asarray(self.value, dtype=np.float32))
+                                value=np.asarray(self.value, dtype=np.float32), move=np.asarray(self.move, dtype=np.int16))
         temporary.replace(target)
         self.shards.append({"file": name, "positions": len(self.planes)})
         self.positions += len(self.planes)
-        self.planes, self.policy, self.value = [], [], []
+        self.planes, self.policy, self.value, self.move = [], [], [], []
 
     def summary(self) -> dict:
         return {"shards": self.shards, "positions": self.positions, "games": self.games}
@@ -128,12 +134,12 @@ def build_shards(games: Iterable[GameRecord], folder: str | Path, *, validation:
             break
         split = splits["validation" if is_validation(index, validation) else "train"]
         try:
-            encoded = list(positions(game))
+            encoded = list(positions(game, numbered=True))
         except SgfError as error:
             bad.append(str(error))
         else:
-            for planes, policy, value in encoded:
-                split.add(planes, policy, value)
+            for planes, policy, value, move in encoded:
+                split.add(planes, policy, value, move)
             split.games += 1
             sizes.add(game.size)
             index += 1
@@ -178,12 +184,33 @@ def load_manifest(path: str | Path) -> tuple[Path, dict]:
     return folder, manifest
 
 
-def read_shard(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def read_shard(path: Path, *, with_moves: bool = False) -> tuple[np.ndarray, ...]:
+    """Planes, policy index and value of a shard; with `with_moves` also each position's move
+    number (zeros for shards written before move numbers were kept)."""
     try:
         with np.load(path) as shard:
-            return shard["planes"], shard["policy"], shard["value"]
-    except (OSError, ValueError, KeyError) as error:
+            columns = shard["planes"], shard["policy"], shard["value"]
+            if with_moves:
+                columns += (shard["move"] if "move" in shard.files else np.zeros(len(columns[1]), np.int16),)
+            return columns
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DlcliError(f"{path}: not a readable shard ({error}); build the training set again") from None
+
+
+def check_shards(folder: Path, manifest: dict, split: str) -> None:
+    """Refuse, before training starts, a split whose shards are missing, truncated or of the
+    wrong size: their zip directories are read (cheap), not their contents."""
+    for entry in manifest["splits"][split]["shards"]:
+        path = folder / entry["file"]
+        try:
+            with zipfile.ZipFile(path) as archive:
+                sizes = {info.filename: info.file_size for info in archive.infolist()}
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise DlcliError(f"{path}: not a readable shard ({error}); build the training set again") from None
+        planes = sizes.get("planes.npy", 0)
+        if not {"planes.npy", "policy.npy", "value.npy"} <= sizes.keys() or planes < entry["positions"] * manifest["board_size"] ** 2 * manifest["planes"]:
+            raise DlcliError(f"{path}: the shard is incomplete (expected {entry['positions']} positions); "
+                             "build the training set again")
 
 
 def load_split(folder: Path, manifest: dict, split: str, limit: int | None = None):
@@ -202,6 +229,7 @@ def stream(folder: Path, manifest: dict, split: str, *, batch_size: int, shuffle
     reads one shard at a time; returns (dataset, batches per epoch)."""
     import tensorflow as tf
 
+    check_shards(folder, manifest, split)
     shards = manifest["splits"][split]["shards"]
     total = sum(s["positions"] for s in shards)
     if limit is not None:

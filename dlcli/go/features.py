@@ -2,15 +2,18 @@
 
   0       all ones when Black is to move
   1       stones of strings with one liberty that are still captured in a ladder after extending
-  2       the liberty of those strings (where they would extend)
+  2       every stone of the opponent strings next to the strings of plane 1
   3       stones of strings with two liberties that a ladder captures (attacker to move)
-  4       the liberties of those strings
+  4       every stone of the opponent strings next to the strings of plane 3
   5-10    liberties of the string of every stone, one-hot: 1, 2, 3, 4, 5, 6 or more
   11-20   the current position and the four before it, two planes each: side to move, opponent
   21-30   White's komi, integer part, one-hot from 0 to 9 (clipped)
 
 A ladder is read by the usual rules: the attacker ataris from one of the two liberties, the
 defender extends or captures an attacking string in atari; three liberties or more escape.
+As in golois, no position may repeat along the line being read (so a ko is never retaken to
+escape), and a reading visits at most LADDER_NODES positions per string, past which the string
+is called safe. The side to move is golois': the opponent of the previous move's colour.
 `encode(board, LadderCache())` reuses readings from one position of a game to the next (same planes).
 Policy target: one-hot of `19 * row + col`; value target: White's win probability.
 """
@@ -27,7 +30,7 @@ LIBERTY_PLANES = slice(5, 11)
 HISTORY_PLANES = slice(11, 21)
 KOMI_PLANES = slice(21, 31)
 LADDER_DEPTH = 80   # plies read at most; a ladder crosses a 19x19 board in about 70
-LADDER_NODES = 160  # positions read at most per string; past it the string is called safe
+LADDER_NODES = 1000  # positions read at most per string (golois counts 1,000); past it: safe
 
 
 class _Budget:
@@ -35,36 +38,49 @@ class _Budget:
     records the points it looked at (moves tried, extensions, the target's stones) so that a
     `LadderCache` knows which changes can alter the outcome."""
 
-    def __init__(self, nodes: int = LADDER_NODES):
+    def __init__(self, root_hash: int, nodes: int = LADDER_NODES):
         self.left = nodes
+        self.root_hash = root_hash
         self.looked: set[int] = set()
+        self.line: set[int] = {root_hash}  # hashes of the positions along the line being read
+        self.hashes: list[int] = []
 
-    def play(self, board: Board, move: int, colour: int) -> Board:
+    def play(self, board: Board, move: int, colour: int, hash_after: int) -> Board:
         """The position after a legal move: a reading copy of `board` (which stays as it is)."""
+        self._enter(hash_after)
         after = board.copy(superko=False)
         after._place(move, colour)
         return after
 
     def back(self, after: Board) -> None:
         """Done with the position `play` returned."""
+        self.line.discard(self.hashes.pop())
+
+    def _enter(self, hash_after: int) -> None:
+        self.line.add(hash_after)
+        self.hashes.append(hash_after)
 
 
 class _InPlace(_Budget):
     """A budget whose reading plays its moves on the board itself and takes them back (`back`),
     instead of copying the board at every position: the same positions, read faster. The board
     must own its liberty sets (not share them with another board: see `LadderCache.captured`)
-    and not check superko; its hash and capture counts are not kept up to date."""
+    and not check superko; its capture counts are not kept up to date."""
 
-    def __init__(self, nodes: int = LADDER_NODES):
-        super().__init__(nodes)
+    def __init__(self, root_hash: int, nodes: int = LADDER_NODES):
+        super().__init__(root_hash, nodes)
         self.undo: list[list] = []
 
-    def play(self, board: Board, move: int, colour: int) -> Board:
+    def play(self, board: Board, move: int, colour: int, hash_after: int) -> Board:
+        self._enter(hash_after)
         self.undo.append(_play_in_place(board, move, colour))
+        board.hash = hash_after
         return board
 
     def back(self, after: Board) -> None:
         _take_back(after, self.undo.pop())
+        self.line.discard(self.hashes.pop())
+        after.hash = self.hashes[-1] if self.hashes else self.root_hash
 
 
 _PLACED, _MERGED, _REMOVED, _ADDED, _DISCARDED = range(5)
@@ -185,12 +201,15 @@ def _after(board: Board, move: int, colour: int, budget: _Budget):
     if board.colour[move] != EMPTY:  # board.legality, inlined: the reading's hottest path
         return None
     captures = board._captures(move, colour)
-    if captures is None or (board.seen is not None and board._hash_after(move, colour, captures) in board.seen):
+    if captures is None:
         return None
+    hash_after = board._hash_after(move, colour, captures)
+    if hash_after in budget.line or (board.seen is not None and hash_after in board.seen):
+        return None  # a position repeated along the line read (a ko retaken), or in the game
     budget.left -= 1  # one more position read
     if budget.left < 0:
         return _OUT_OF_BUDGET
-    return budget.play(board, move, colour)
+    return budget.play(board, move, colour, hash_after)
 
 
 def _escapes(board: Board, stone: int, depth: int, budget: _Budget) -> bool:
@@ -260,12 +279,12 @@ def _captures(board: Board, stone: int, depth: int, budget: _Budget) -> bool:
 
 def ladder_captured_after_extension(board: Board, stone: int) -> bool:
     """Plane 1: the string at `stone` has one liberty and stays captured even if it extends."""
-    return board.liberty_count(stone) == 1 and not _escapes(board, stone, LADDER_DEPTH, _Budget())
+    return board.liberty_count(stone) == 1 and not _escapes(board, stone, LADDER_DEPTH, _Budget(board.hash))
 
 
 def ladder_captures(board: Board, stone: int) -> bool:
     """Plane 3: the string at `stone` has two liberties and a ladder (attacker first) takes it."""
-    return board.liberty_count(stone) == 2 and _captures(board, stone, LADDER_DEPTH, _Budget())
+    return board.liberty_count(stone) == 2 and _captures(board, stone, LADDER_DEPTH, _Budget(board.hash))
 
 
 def _reading_area(board: Board, stone: int, looked: set[int]) -> frozenset[int]:
@@ -327,7 +346,7 @@ class LadderCache:
             self.reader = board.copy(superko=False)  # with liberty sets of its own, read in place
             self.reader.liberties = {s: set(libs) for s, libs in board.liberties.items()}
             self.reader.owned = None
-        budget = _InPlace()
+        budget = _InPlace(self.reader.hash)
         if count == 1:
             result = not _escapes(self.reader, string, LADDER_DEPTH, budget)
         else:
@@ -353,7 +372,7 @@ def encode(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
     if me == BLACK:
         planes[:, TO_MOVE] = 1
     liberty_count = [0] * (n * n)
-    marked: tuple[list[int], ...] = ([], [], [], [])  # points of planes 1, 2, 3 and 4
+    marked: tuple[list[int], ...] = ([], [], [], [])  # stones of planes 1, 2, 3 and 4
     liberties_of = board.liberties
     for string, stones in board.stones.items():
         libs = liberties_of[string]
@@ -369,7 +388,7 @@ def encode(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
         if captured:
             first = 0 if count == 1 else 2
             marked[first].extend(stones)
-            marked[first + 1].extend(libs)
+            marked[first + 1].extend(_adjacent_opponent_stones(board, stones))
     for plane, points in enumerate(marked, LADDER_ATARI):
         planes[points, plane] = 1
     liberty_count = np.array(liberty_count)
@@ -381,6 +400,14 @@ def encode(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
     planes[:, HISTORY_PLANES.start + 1:HISTORY_PLANES.start + 2 * ages:2] = positions == other
     planes[:, KOMI_PLANES.start + komi_plane(board.komi)] = 1
     return planes.reshape(n, n, PLANES)
+
+
+def _adjacent_opponent_stones(board: Board, stones: list[int]) -> list[int]:
+    """Every stone of the opponent strings that touch `stones` (planes 2 and 4, as in golois)."""
+    colour_of, string_of, neighbours = board.colour, board.string, board.neighbours
+    other = opponent(colour_of[stones[0]])
+    strings = {string_of[q] for s in stones for q in neighbours[s] if colour_of[q] == other}
+    return [stone for string in strings for stone in board.stones[string]]
 
 
 def komi_plane(komi: float) -> int:
@@ -400,10 +427,16 @@ SYMMETRIES = 8
 
 
 def transform_planes(planes: np.ndarray, symmetry: int) -> np.ndarray:
-    """One of the 8 symmetries (0 is the identity) of planes shaped (..., rows, cols, channels):
-    `symmetry & 4` transposes, then `symmetry & 3` rotates by quarter turns."""
+    """One of the 8 symmetries of planes shaped (..., rows, cols, channels), numbered as golois
+    numbers them: the point (row, col) goes to 0 (row, col), 1 (18-row, col), 2 (row, 18-col),
+    3 (18-row, 18-col), 4 (col, row), 5 (18-col, row), 6 (col, 18-row), 7 (18-col, 18-row).
+    That is: `symmetry & 4` transposes, then `& 1` flips the rows and `& 2` the columns."""
     out = np.swapaxes(planes, -3, -2) if symmetry & 4 else planes
-    return np.rot90(out, k=symmetry & 3, axes=(-3, -2))
+    if symmetry & 1:
+        out = np.flip(out, axis=-3)
+    if symmetry & 2:
+        out = np.flip(out, axis=-2)
+    return out
 
 
 def transform_point(point: int, symmetry: int, size: int = 19) -> int:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from dlcli import pretrained
 from dlcli.errors import DlcliError
 from dlcli.go import sgf
 from dlcli.go.board import BLACK, DEFAULT_KOMI, PASS, WHITE, Board, IllegalMove, opponent
@@ -61,8 +62,8 @@ class PlayerSpec:
 
 def parse_spec(text: str, label: str | None = None, **network_options: Any) -> PlayerSpec:
     """A player from what a user typed: a model file (.h5/.keras), a run folder holding
-    model.keras or model.h5, 'random' or 'random:SEED', or a GTP engine command line whose program
-    is on PATH or is an existing file. `network_options` go to the network's search.
+    model.keras or model.h5, 'default' (the network shipped with the package), 'random' or
+    'random:SEED', or a GTP engine command line whose program is on PATH or is an existing file. `network_options` go to the network's search.
     'policy:NETWORK' is that network playing its policy's best move, with no search."""
     text = text.strip()
     if text.startswith(POLICY_PREFIX):
@@ -70,6 +71,8 @@ def parse_spec(text: str, label: str | None = None, **network_options: Any) -> P
         if spec.kind != "network":
             raise DlcliError(f"{text!r}: 'policy:' takes a network file or run folder")
         return PlayerSpec("network", spec.source, label or f"{spec.label}-policy", {**spec.options, "playouts": 0})
+    if text == pretrained.DEFAULT:  # the network shipped with the package
+        return PlayerSpec("network", str(pretrained.go_network()), label or "default", dict(network_options))
     path = Path(text).expanduser()
     if text and path.is_dir():
         model = next((path / name for name in RUN_MODELS if (path / name).is_file()), None)

@@ -27,6 +27,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from dlcli import pretrained
 from dlcli.errors import DlcliError
 from dlcli.go import features
 from dlcli.go.board import PASS, WHITE, Board
@@ -89,6 +90,12 @@ class NetworkEvaluator:
         self._forward = tf.function(lambda planes: model(planes, training=False), input_signature=signature,
                                     reduce_retracing=True)
         self.positions = 0
+
+    def predict(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(policy, White's win) for a batch of encoded planes, as they are (no symmetry)."""
+        outputs = self._forward(np.asarray(planes, dtype=np.float32))
+        return (np.asarray(outputs[self.policy_output]).reshape(len(planes), -1),
+                np.asarray(outputs[self.value_output]).reshape(len(planes)))
 
     def __call__(self, boards: list[Board]) -> tuple[np.ndarray, np.ndarray]:
         planes = np.stack([features.encode(board) for board in boards]).astype(np.float32)
@@ -337,6 +344,15 @@ class Engine(Player):
         self.searched = {"moves": 0, "playouts": 0, "seconds": 0.0}
         self.clock_seconds: float | None = None  # per-move budget from GTP time settings
 
+    def reseed(self, *key: int) -> None:
+        """Restart every random stream (noise, move sampling, symmetries) from `key`, such as
+        (seed, game index): each game's randomness is then its own, and self-play resumed at game
+        k plays the games an uninterrupted run would have played."""
+        self.search.rng = np.random.default_rng([*key, 0])
+        self.rng = np.random.default_rng([*key, 1])
+        if hasattr(self.search.evaluate, "rng"):
+            self.search.evaluate.rng = np.random.default_rng([*key, 2])
+
     def new_game(self, size: int = 19, komi: float = 7.5) -> None:
         if size not in self.sizes:
             raise BoardSizeError(f"{self.name} plays {' or '.join(f'{n}x{n}' for n in self.sizes)} boards only, "
@@ -417,13 +433,19 @@ def load_network(path: str | Path):
     """A course network from a .h5 or .keras file, or a run folder holding model.h5 / model.keras."""
     import keras
 
+    if str(path) == pretrained.DEFAULT:
+        path = pretrained.go_network()
     path = Path(path)
     if path.is_dir():
         found = [path / name for name in ("model.h5", "model.keras") if (path / name).exists()]
         if not found:
             raise FileNotFoundError(f"{path} holds no model.h5 or model.keras")
         path = found[0]
-    return keras.saving.load_model(path, compile=False)
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # noqa: BLE001 - a file that will not deserialise is the user's to fix
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise DlcliError(f"{path}: cannot load this network ({reason})") from None
 
 
 def make_engine(path: str | Path, *, seed: int = 0, label: str | None = None, **settings) -> Engine:

@@ -62,9 +62,9 @@ class GameRecord:
         board = Board(self.size, self.komi)
         board.seen = None
         board.setup(self.setup_black, self.setup_white)
-        if self.moves:
+        if self.moves and (self.setup_black or self.setup_white):  # golois has no set-up stones
             board.to_move = self.moves[0][0]
-        elif self.handicap >= 2:
+        elif not self.moves and self.handicap >= 2:
             board.to_move = WHITE
         return board
 
@@ -72,11 +72,12 @@ class GameRecord:
         """Yield (board before the move, colour, point) for every move, then play it.
 
         The board is the same object each time, updated in place: encode it before moving on.
-        Raises SgfError naming the move when the record plays an illegal move.
+        Its side to move is golois': the opponent of the previous move's colour (Black first),
+        even where a record has one colour play twice. Raises SgfError naming the move when the
+        record plays an illegal move.
         """
         board = self.board()
         for number, (colour, point) in enumerate(self.moves, 1):
-            board.to_move = colour
             yield board, colour, point
             try:
                 board.play(point, colour)

@@ -24,10 +24,10 @@ def go_heads(x, board_input, points: int, name: str) -> keras.Model:
     """The course's policy and value heads on top of the trunk `x`."""
     policy = layers.Conv2D(1, 1, activation="relu", padding="same", use_bias=False, kernel_regularizer=_l2())(x)
     policy = layers.Flatten()(policy)
-    policy = layers.Activation("softmax", name="policy")(policy)
+    policy = layers.Activation("softmax", name="policy", dtype="float32")(policy)  # float32 under mixed precision
     value = layers.GlobalAveragePooling2D()(x)
     value = layers.Dense(50, activation="relu", kernel_regularizer=_l2())(value)
-    value = layers.Dense(1, activation="sigmoid", name="value", kernel_regularizer=_l2())(value)
+    value = layers.Dense(1, activation="sigmoid", name="value", kernel_regularizer=_l2(), dtype="float32")(value)
     del points  # the policy size follows from the board: rows * cols of the trunk
     return keras.Model(inputs=board_input, outputs=[policy, value], name=name)
 
