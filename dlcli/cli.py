@@ -72,7 +72,7 @@ def root(
     runs_dir: Annotated[Optional[Path], typer.Option(help="Root of run folders (env DLCLI_RUNS, default ./runs).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder searched first for dataset files (env DLCLI_DATA_DIR).")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed (default 0).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live display: plain lines on stderr.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors, warnings and the final line (run folder or JSON).")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the final metrics as one JSON object on stdout.")] = False,
 ) -> None:
     """Every exercise of the deep-learning course as one reproducible command.

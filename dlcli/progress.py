@@ -2,7 +2,8 @@
 
 Everything goes to stderr, so stdout carries only the run folder (or the --json object). The
 live display is used when both stdout and stderr are terminals and --quiet is off; otherwise
-each epoch is one plain line.
+each epoch is one plain line. With --quiet nothing of this is printed: errors and warnings leave
+through plain prints to stderr, the final line through stdout.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Display:
     """The console of one command run: live or plain, always on stderr."""
 
     def __init__(self, quiet: bool = False):
-        self.console = Console(stderr=True, highlight=False)
+        self.console = Console(stderr=True, highlight=False, quiet=quiet)  # quiet: errors and warnings only
         self.live = not quiet and sys.stdout.isatty() and sys.stderr.isatty()
 
     def epoch_table(self, samples: int, label: str = "",

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,7 @@ def trained_run(command: str, model: str | Path | None = None, runs_dir: str | P
     """
     if model is None:
         run = newest_run(command, runs_dir)
+        print(f"dl: using the newest complete '{command}' run: {run}", file=sys.stderr)
     else:
         run = Path(model)
         if run.is_file():

@@ -258,3 +258,16 @@ def shared_curves(records: list[RunRecord], limit: int = 2) -> tuple[dict[str, d
     ordered = sorted(counts, key=lambda k: (-counts[k], not k.startswith("val_"), "loss" not in k, k))
     chosen = [k for k in ordered if k.startswith("val_")][:limit] or ordered[:limit]
     return histories, chosen
+
+
+BOOKKEEPING = ("status", "epoch_seconds", "model_files", "part_files")  # per-epoch times and file lists
+
+
+def json_summary(metrics: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """What a training command prints with --json: `run` first, then its metrics without the status,
+    the per-epoch times and file lists, or arrays (lists of lists or dicts); metrics.json keeps them all."""
+    def array(value: Any) -> bool:
+        return isinstance(value, list) and any(isinstance(item, (list, dict)) for item in value)
+
+    kept = {key: value for key, value in metrics.items() if key not in BOOKKEEPING and not array(value)}
+    return {"run": str(path), **kept}

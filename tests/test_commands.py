@@ -51,7 +51,7 @@ def reloaded_accuracy(run, name: str, data_dir, limit=None, num_words=10_000):
 
 
 def test_classify_digits_end_to_end(tmp_path):
-    result = dl("classify", "digits", "--epochs", "3", "--runs-dir", tmp_path, "--quiet")
+    result = dl("classify", "digits", "--epochs", "3", "--runs-dir", tmp_path)
     assert result.code == 0, result.stderr
     metrics, config = assert_complete_run(result.run, "classify", "digits", 3)
     assert config["options"]["units"] == 64 and config["options"]["validation"] == 300
@@ -198,6 +198,11 @@ def test_kfold_takes_a_classification_dataset(tmp_path):
     summary = result.json()
     assert len(summary["fold_val_accuracy"]) == 2 and 0 <= summary["mean_val_accuracy"] <= 1
     assert summary["best_epoch"] in (1, 2) and "test_accuracy" not in summary
+    # --quiet: nothing on stderr, one line on stdout; --json: `run` first, no status or per-epoch times
+    assert result.stderr == "" and len(result.stdout.strip().splitlines()) == 1
+    assert list(summary)[0] == "run" and "status" not in summary and "epoch_seconds" not in summary
+    metrics = json.loads((Path(summary["run"]) / "metrics.json").read_text())
+    assert len(metrics["epoch_seconds"]) == 4 and summary["mean_val_accuracy"] == metrics["mean_val_accuracy"]
 
 
 def test_ctrl_c_marks_the_run_interrupted_and_exits_130(tmp_path):
@@ -207,7 +212,7 @@ def test_ctrl_c_marks_the_run_interrupted_and_exits_130(tmp_path):
     import sys
     import time
 
-    process = subprocess.Popen([sys.executable, "-m", "dlcli", "classify", "digits", "--epochs", "1000", "--quiet",
+    process = subprocess.Popen([sys.executable, "-m", "dlcli", "classify", "digits", "--epochs", "1000",
                                 "--runs-dir", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seen = ""
@@ -223,3 +228,4 @@ def test_ctrl_c_marks_the_run_interrupted_and_exits_130(tmp_path):
     assert metrics["status"] == "interrupted"
     assert not (run / "model.keras").exists()
     assert stdout == ""
+

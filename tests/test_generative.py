@@ -110,6 +110,7 @@ def test_vae_trains_with_three_losses_reloads_and_samples(tmp_path, images):
     sampled = dl("vae", "--sample", "5", "--seed", "3", "--runs-dir", runs)  # the newest run
     assert sampled.code == 0, sampled.stderr
     png = sampled.run
+    assert f"using the newest complete 'vae' run: {run}" in sampled.stderr
     assert png == run / "plots" / "samples-5-seed3.png" and png.stat().st_size > 1000
     drawn = np.load(png.with_suffix(".npz"))
     assert drawn["points"].shape == (5, 3)
@@ -117,6 +118,7 @@ def test_vae_trains_with_three_losses_reloads_and_samples(tmp_path, images):
 
     explicit = dl("vae", "--model", run, "--sample", "5", "--seed", "3", "--output", tmp_path / "five.png", "--json")
     assert explicit.code == 0, explicit.stderr
+    assert "newest" not in explicit.stderr
     assert explicit.json()["samples"] == 5 and (tmp_path / "five.png").stat().st_size > 1000
     np.testing.assert_allclose(np.load(tmp_path / "five.npz")["images"], drawn["images"], **TOLERANCE)
 

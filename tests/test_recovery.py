@@ -52,7 +52,7 @@ def test_tensorboard_logs_land_in_the_run_folder(tmp_path):
 
 
 def start_and_signal(args, tmp_path, sig, wait_for: str):
-    process = subprocess.Popen([sys.executable, "-m", "dlcli", *args, "--quiet", "--runs-dir", str(tmp_path)],
+    process = subprocess.Popen([sys.executable, "-m", "dlcli", *args, "--runs-dir", str(tmp_path)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seen, deadline = "", time.time() + 120
@@ -95,7 +95,7 @@ def test_interrupted_run_resumes_to_the_same_epochs_as_an_uninterrupted_one(tmp_
         json.loads(path.read_text())  # every JSON file whole
     assert not any(p.name.startswith(".tmp-") for p in run.rglob("*"))
 
-    resumed = dl("classify", "--resume", run, "--quiet", "--json")
+    resumed = dl("classify", "--resume", run, "--json")
     assert resumed.code == 0, resumed.stderr
     assert resumed.json()["run"] == str(run)
     assert f"epoch {record['epoch'] + 1}/40" in resumed.stderr and "epoch 1/40" not in resumed.stderr

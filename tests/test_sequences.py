@@ -18,8 +18,8 @@ from tests.conftest import assert_one_line_error, dl
 
 TINY_TEXT = "The cat sat on the mat. The dog sat on the log.\n" * 12  # 576 characters, 18 distinct once lowercased
 TEXTGEN_TINY = ["--window", "12", "--step", "2", "--units", "16", "--epochs", "2", "--batch-size", "32",
-                "--sample-length", "24", "--quiet"]
-SERIES_TINY = ["--window", "12", "--units", "8,8", "--epochs", "2", "--batch-size", "32", "--horizon", "8", "--quiet"]
+                "--sample-length", "24"]
+SERIES_TINY = ["--window", "12", "--units", "8,8", "--epochs", "2", "--batch-size", "32", "--horizon", "8"]
 
 
 def read_metrics(run):

@@ -143,7 +143,7 @@ COMMON_OPTIONS = [
     ("data_dir", Annotated[Optional[Path], typer.Option(help="Folder searched first for dataset files (env DLCLI_DATA_DIR).", rich_help_panel="Run")], None),
     ("seed", Annotated[Optional[int], typer.Option(help=f"Random seed (default {DEFAULT_SEED}).", rich_help_panel="Run")], None),
     ("limit", Annotated[Optional[int], typer.Option(min=1, help="Use only the first N training and N test samples.", rich_help_panel="Run")], None),
-    ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="No live display: plain lines on stderr.", rich_help_panel="Run")], False),
+    ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors, warnings and the final line (run folder or JSON).", rich_help_panel="Run")], False),
     ("json", Annotated[bool, typer.Option("--json", help="Print the final metrics as one JSON object on stdout.", rich_help_panel="Run")], False),
     ("deterministic", Annotated[bool, typer.Option("--deterministic", help="Same seed, same numbers: deterministic ops (slower).", rich_help_panel="Run")], False),
     ("tensorboard", Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs to the run folder.", rich_help_panel="Run")], False),
@@ -392,7 +392,9 @@ class Session:
         self.run.finish(metrics)
         self.display.summary(metrics, self.run.path)
         if self.common.json:
-            print(json.dumps({**metrics, "run": str(self.run.path)}))
+            from dlcli.runs import json_summary
+
+            print(json.dumps(json_summary(metrics, self.run.path)))
         else:
             print(self.run.path)
 
