@@ -86,17 +86,31 @@ def read_sentences(arguments: list[str]) -> list[str]:
     texts: list[tuple[str, str]] = []
     for position, argument in enumerate(arguments, start=1):
         if argument == "-":
-            texts += [(f"line {number} of stdin", line) for number, line in enumerate(sys.stdin.read().splitlines(), start=1)]
+            texts += [(f"line {number} of stdin", line) for number, line in enumerate(read_stdin().splitlines(), start=1)]
         else:
             texts.append((f"sentence {position}", argument))
     if not texts:
         raise DlcliError("stdin held no sentences; give one English sentence per line")
     for where, text in texts:
+        try:
+            text.encode("utf-8")  # argv's undecodable bytes arrive as lone surrogates
+        except UnicodeEncodeError:
+            raise DlcliError(f"{where} is not valid UTF-8 text; give English sentences in UTF-8") from None
         if not text.strip():
             raise DlcliError(f"{where} is empty; give an English sentence to translate")
         if not any(character.isalnum() for character in text):
             raise DlcliError(f"{where} ({text.strip()!r}) has no words; give an English sentence to translate")
     return [text.strip() for _, text in texts]
+
+
+def read_stdin() -> str:
+    """Standard input as UTF-8 text; a one-line error naming the line that is not UTF-8."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise DlcliError(f"line {line} of stdin is not valid UTF-8 text; give English sentences in UTF-8") from None
 
 
 def model_file(model: Optional[Path], runs_dir: Optional[Path]) -> Path:

@@ -16,12 +16,15 @@ import queue
 import shlex
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Callable, TextIO
 
 from dlcli.errors import DlcliError
 from dlcli.go.board import BLACK, DEFAULT_KOMI, EMPTY, MAX_SIZE, MIN_SIZE, PASS, WHITE, Board, IllegalMove
 from dlcli.go.player import RESIGN, Player, result_text
+
+EXIT_POLL_S = 0.25  # how often a silent engine is checked for having exited
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"  # GTP skips I; Board sizes stop at 19
 COLOURS = {"b": BLACK, "black": BLACK, "w": WHITE, "white": WHITE}
@@ -331,11 +334,24 @@ class GtpPlayer(Player):
         return f"GTP engine {self.name!r} ({self.program}), command {command!r}"
 
     def _next_line(self, command: str) -> str:
-        try:
-            line = self._lines.get(timeout=self.timeout)
-        except queue.Empty:
-            self._kill()
-            raise GtpError(f"{self._describe(command)}: no answer within {self.timeout:g} s") from None
+        """The engine's next output line. An engine that exits is reported at once, even when a
+        process it started keeps its output open (then no end of file ever comes)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=min(EXIT_POLL_S, max(deadline - time.monotonic(), 0)))
+                break
+            except queue.Empty:
+                if self.process.poll() is not None:  # exited: its last lines, if any, arrive at once
+                    try:
+                        line = self._lines.get(timeout=EXIT_POLL_S * 4)
+                        break
+                    except queue.Empty:
+                        raise GtpError(f"{self._describe(command)}: the engine exited "
+                                       f"(code {self.process.returncode})") from None
+                if time.monotonic() >= deadline:
+                    self._kill()
+                    raise GtpError(f"{self._describe(command)}: no answer within {self.timeout:g} s") from None
         if line is None:
             code = self.process.wait()
             raise GtpError(f"{self._describe(command)}: the engine exited (code {code})")
