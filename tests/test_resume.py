@@ -110,3 +110,30 @@ def test_interrupted_after_epoch_one_resumes_to_the_uninterrupted_run(command, f
     assert (cut / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
     for resumed, whole in zip(weights(cut), weights(tmp_path / "whole"), strict=True):
         np.testing.assert_allclose(resumed, whole, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.xfail(run=False, reason="dlcli/go/dataset.py stream() draws each epoch's shard order and shuffle "
+                   "from streams that start over on --resume (epoch 2's history differs); epoch e's order must "
+                   "depend on (seed, e) alone. Not run until then: it costs a minute of the suite's ten")
+def test_go_train_interrupted_after_epoch_one_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch):
+    from dlcli.go import sgf
+    from tests.test_go_cli import random_game
+
+    games = tmp_path / "games"
+    games.mkdir()
+    for seed in range(4):
+        (games / f"game{seed}.sgf").write_text(sgf.write(random_game(seed, moves=16)))
+    code, stdout, stderr = run_dl("go", "data", games, "--validation", "0.25", "--out", tmp_path / "data", "--quiet")
+    assert code == 0, stderr
+    args = ["go", "train", "--data", tmp_path / "data", "--network", "mobilenet", "--blocks", "1", "--batch-size", "8",
+            *EPOCHS]
+    code, stdout, stderr = run_dl(*args, "--out", tmp_path / "whole")
+    assert code == 0, stderr
+    with interrupt_after_first_epoch(monkeypatch):
+        code, stdout, stderr = run_dl(*args, "--out", tmp_path / "cut")
+    assert code == 130, stderr
+    code, stdout, stderr = run_dl("go", "train", "--resume", tmp_path / "cut", "--quiet")
+    assert code == 0, stderr
+    assert (tmp_path / "cut" / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+    for resumed, whole in zip(weights(tmp_path / "cut"), weights(tmp_path / "whole"), strict=True):
+        np.testing.assert_allclose(resumed, whole, rtol=1e-5, atol=1e-6)
