@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from dlcli.run import atomic_path  # noqa: E402
 
@@ -23,17 +24,39 @@ def _save(figure, path: Path) -> Path:
     return Path(path)
 
 
+FEW_EPOCHS = 15  # up to this many epochs, lines get markers: a line through one point is invisible
+NO_VALIDATION = "no validation curve: this run held out no validation data"
+
+
+def epoch_axis(axis, epochs: int) -> None:
+    """Whole-number epoch ticks, and the label."""
+    if 0 < epochs <= FEW_EPOCHS:
+        axis.set_xticks(range(1, epochs + 1))
+    else:
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if epochs == 1:
+        axis.set_xlim(0.5, 1.5)
+    axis.set_xlabel("Epochs")
+
+
 def training_curves(history: dict[str, list[float]], path: Path, title: str = "") -> Path:
-    """The course's two figures side by side: training vs validation loss, and the metric."""
+    """The course's two figures side by side: training vs validation loss, and the metric.
+
+    With few epochs the validation line gets markers; a history without validation says so in the figure.
+    """
     metrics = [k for k in history if not k.startswith("val_")]
+    validated = any(key.startswith("val_") for key in history)
     figure, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     for axis, metric in zip(axes[0], metrics):
         epochs = range(1, len(history[metric]) + 1)
         axis.plot(epochs, history[metric], "bo", markersize=3, label=f"Training {metric}")
         if f"val_{metric}" in history:
-            axis.plot(epochs, history[f"val_{metric}"], "b", label=f"Validation {metric}")
-        axis.set_title(f"{title} {metric}".strip())
-        axis.set_xlabel("Epochs")
+            marker = "o" if len(epochs) <= FEW_EPOCHS else None
+            axis.plot(epochs, history[f"val_{metric}"], "b", marker=marker, markerfacecolor="white", markersize=5,
+                      label=f"Validation {metric}")
+        axis.set_title(f"{title} {metric}".strip() + ("" if validated else f"\n{NO_VALIDATION}"),
+                       fontsize=None if validated else 9)
+        epoch_axis(axis, len(epochs))
         axis.set_ylabel(metric)
         axis.legend()
     return _save(figure, path)
@@ -48,7 +71,7 @@ def compare_curves(histories: dict[str, dict[str, list[float]]], metrics: Sequen
             if metric in history:
                 axis.plot(range(1, len(history[metric]) + 1), history[metric], marker="o", markersize=3, label=label)
         axis.set_title(f"{title} {metric}".strip())
-        axis.set_xlabel("Epochs")
+        epoch_axis(axis, max((len(h.get(metric, [])) for h in histories.values()), default=0))
         axis.set_ylabel(metric)
         axis.legend()
     return _save(figure, path)
@@ -80,24 +103,32 @@ def predicted_vs_true(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title:
     axis.scatter(y_true, y_pred, s=12, alpha=0.7)
     low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     axis.plot([low, high], [low, high], "k--", linewidth=1, label="perfect")
+    mae = float(np.mean(np.abs(np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float))))
     axis.set_xlabel("True")
     axis.set_ylabel("Predicted")
-    axis.set_title(title)
+    axis.set_title(f"{title} (MAE {mae:.3g})".strip())
     axis.legend()
     return _save(figure, path)
 
 
-def validation_curve(mean: Sequence[float], smoothed: Sequence[float], best_epoch: int, metric: str,
-                     path: Path, skip: int = 0) -> Path:
-    """The course's k-fold plot: mean validation score per epoch, smoothed, with the best epoch."""
-    figure, axis = plt.subplots(figsize=(6, 4))
+def validation_curve(mean: Sequence[float], smoothed: Sequence[float] | None, best_epoch: int, metric: str,
+                     path: Path, skip: int = 0, title: str = "", still_improving: bool = False) -> Path:
+    """The course's k-fold plot: mean validation score per epoch, smoothed (None: too few epochs to
+    smooth), with the best epoch, or a note that the curve was still improving at the last one."""
+    figure, axis = plt.subplots(figsize=(6.5, 4.2))
     epochs = np.arange(1, len(mean) + 1)
-    axis.plot(epochs[skip:], np.asarray(mean)[skip:], color="0.7", label=f"mean validation {metric}")
-    axis.plot(epochs[skip:], np.asarray(smoothed)[skip:], "b", label="smoothed")
-    axis.axvline(best_epoch, color="r", linestyle="--", label=f"best epoch {best_epoch}")
-    axis.set_xlabel("Epochs")
+    few = len(mean) <= FEW_EPOCHS
+    axis.plot(epochs[skip:], np.asarray(mean)[skip:], color="0.55" if smoothed is not None else "b",
+              marker="o" if few else None, markersize=4, label=f"mean validation {metric} over the folds")
+    if smoothed is not None:
+        axis.plot(epochs[skip:], np.asarray(smoothed)[skip:], "b", label="smoothed (moving average)")
+    label = (f"still improving at the last epoch ({best_epoch}): train longer" if still_improving
+             else f"best epoch {best_epoch}")
+    axis.axvline(best_epoch, color="r", linestyle="--", label=label)
+    epoch_axis(axis, len(mean))
     axis.set_ylabel(f"Validation {metric}")
-    axis.legend()
+    axis.set_title(title or f"K-fold validation {metric}")
+    axis.legend(fontsize=9)
     return _save(figure, path)
 
 
@@ -181,30 +212,37 @@ def predicted_images(images: np.ndarray, true: Sequence[int], predicted: Sequenc
     return _save(figure, path)
 
 
+def _series_legend(axis, ylabel: str) -> None:
+    """The y label, and the legend below the axes where it covers no curve."""
+    axis.set_ylabel(ylabel)
+    axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+
+
 def series_predictions(truth: np.ndarray, predicted: np.ndarray, path: Path, *, naive: np.ndarray | None = None,
-                       title: str = "") -> Path:
+                       title: str = "", ylabel: str = "Value") -> Path:
     """The course's "true data versus the prediction": one-step-ahead forecasts along the test series."""
-    figure, axis = plt.subplots(figsize=(10, 4))
+    figure, axis = plt.subplots(figsize=(10, 4.4))
     axis.plot(truth, color="0.3", linewidth=1.2, label="True data")
     axis.plot(predicted, color="tab:blue", linewidth=1, label="Prediction")
     if naive is not None:
         axis.plot(naive, color="tab:orange", linewidth=0.8, linestyle=":", label="Naive (next = last)")
     axis.set_xlabel("Test step")
     axis.set_title(title)
-    axis.legend()
+    _series_legend(axis, ylabel)
     return _save(figure, path)
 
 
-def series_forecasts(truth: np.ndarray, starts: Sequence[int], forecasts: np.ndarray, path: Path, title: str = "") -> Path:
+def series_forecasts(truth: np.ndarray, starts: Sequence[int], forecasts: np.ndarray, path: Path, title: str = "",
+                     ylabel: str = "Value") -> Path:
     """Multi-step forecasts: each row of `forecasts` drawn from its start step on top of the true series."""
-    figure, axis = plt.subplots(figsize=(10, 4))
+    figure, axis = plt.subplots(figsize=(10, 4.4))
     axis.plot(truth, color="0.3", linewidth=1.2, label="True data")
     for number, (start, values) in enumerate(zip(starts, forecasts)):
         steps = np.arange(start, min(start + len(values), len(truth)))
         axis.plot(steps, values[:len(steps)], color="tab:blue", linewidth=1, label="Forecast" if number == 0 else None)
     axis.set_xlabel("Test step")
     axis.set_title(title)
-    axis.legend()
+    _series_legend(axis, ylabel)
     return _save(figure, path)
 
 

@@ -130,11 +130,17 @@ def test_kfold_boston_scores_each_fold_and_trains_the_final_model(tmp_path):
     folder = tmp_path / "data"
     datafiles.write_boston(folder)
     result = dl("kfold", "boston", "--folds", "3", "--epochs", "4", "--batch-size", "16", "--limit", "90", "--final",
-                "--data-dir", folder, "--runs-dir", tmp_path, "--quiet")
+                "--data-dir", folder, "--runs-dir", tmp_path)
     assert result.code == 0, result.stderr
     run = result.run
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "complete" and metrics["folds"] == 3
+    # 4 epochs are too few to smooth (0.9 needs 44): the best epoch is the raw mean curve's
+    rows = read_history(run)
+    mean = [float(row["mean_val_mae"]) for row in rows]
+    assert metrics["smoothed"] is False and "best_smoothed_val_mae" not in metrics
+    assert metrics["best_epoch"] == 1 + int(np.argmin(mean)) and metrics["best_val_mae"] == pytest.approx(min(mean), rel=1e-4)
+    assert metrics["still_improving"] == (metrics["best_epoch"] == 4)
     assert len(metrics["fold_val_mae"]) == 3
     assert metrics["mean_val_mae"] == pytest.approx(np.mean(metrics["fold_val_mae"]))
     assert 1 <= metrics["best_epoch"] <= 4 and metrics["final_epochs"] == metrics["best_epoch"]

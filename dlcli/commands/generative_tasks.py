@@ -66,8 +66,20 @@ def add_noise(images, mean: float, std: float, rng):
     return (images + rng.normal(mean, std, images.shape)).astype("float32")
 
 
-def latent_grid(decoder, latent_dim: int, side: int, extent: float):
-    """The course's grid: decode `side` x `side` evenly spaced points of z[0], z[1] in [-extent, extent].
+def latent_ranges(means, extent: float | None = None) -> list[tuple[float, float]]:
+    """The spans of z[0] and z[1] the latent grid covers: [-extent, extent] when given (the course's 1),
+    else the 1st to 99th percentile of the test images' latent means, so the grid shows where codes lie."""
+    import numpy as np
+
+    dimensions = min(2, means.shape[1])
+    if extent is not None:
+        return [(-float(extent), float(extent))] * dimensions
+    low, high = np.percentile(means[:, :dimensions], [1, 99], axis=0)
+    return [(round(float(a), 2), round(float(b), 2)) if b > a else (float(a) - 1, float(a) + 1) for a, b in zip(low, high)]
+
+
+def latent_grid(decoder, latent_dim: int, side: int, ranges: list[tuple[float, float]]):
+    """The course's grid: decode `side` x `side` evenly spaced points of z[0], z[1] within `ranges`.
 
     Other latent dimensions stay 0; a 1-D latent space gives one row. Returns the tiled pixels
     (rows * height, side * width) and the grid's x and y values (y from top to bottom).
@@ -76,8 +88,8 @@ def latent_grid(decoder, latent_dim: int, side: int, extent: float):
 
     from dlcli import training
 
-    grid_x = np.linspace(-extent, extent, side)
-    grid_y = np.linspace(-extent, extent, side)[::-1] if latent_dim > 1 else np.zeros(1)
+    grid_x = np.linspace(*ranges[0], side)
+    grid_y = np.linspace(*ranges[1], side)[::-1] if latent_dim > 1 else np.zeros(1)
     points = np.zeros((len(grid_y) * side, latent_dim), dtype="float32")
     points[:, 0] = np.tile(grid_x, len(grid_y))
     if latent_dim > 1:

@@ -68,18 +68,27 @@ def kfold(
 
         mean_curve = np.mean(curves, axis=0)
         smoothed = smooth(mean_curve, smoothing)
-        best_epoch = 1 + int(np.argmin(smoothed) if lower_is_better else np.argmax(smoothed))
+        smoothes = len(mean_curve) >= epochs_to_smooth(smoothing)
+        chosen = smoothed if smoothes else mean_curve  # too few epochs: the average still remembers epoch 1
+        best_epoch = 1 + int(np.argmin(chosen) if lower_is_better else np.argmax(chosen))
+        still_improving = best_epoch == len(mean_curve) and len(mean_curve) > 1
         scores = np.array([row[3] for row in rows])
         session.display.table(f"{folds}-fold validation {metric} (last epoch)",
                               ["fold", "train", "validation", f"val_{metric}", "val_loss"], rows)
+        which = "smoothed mean curve" if smoothes else f"mean curve (too few epochs to smooth: {epochs_to_smooth(smoothing)} needed)"
         session.display.message(f"mean val_{metric} {scores.mean():.4f} ± {scores.std():.4f}; "
-                                f"best epoch of the smoothed mean curve: {best_epoch}")
-        plots.validation_curve(mean_curve, smoothed, best_epoch, metric, session.run.plots / "kfold.png",
-                               skip=min(10, len(mean_curve) // 10))
+                                f"best epoch of the {which}: {best_epoch}"
+                                + ("; still improving at the last epoch: train longer" if still_improving else ""))
+        plots.validation_curve(mean_curve, smoothed if smoothes else None, best_epoch, metric,
+                               session.run.plots / "kfold.png", skip=min(10, len(mean_curve) // 10),
+                               title=f"{name}: {folds}-fold validation {metric}", still_improving=still_improving)
 
         metrics = {f"mean_val_{metric}": float(scores.mean()), f"std_val_{metric}": float(scores.std()),
                    f"fold_val_{metric}": scores.tolist(), "best_epoch": best_epoch,
-                   f"best_smoothed_val_{metric}": float(smoothed[best_epoch - 1]), "folds": folds, "epochs": settings.epochs}
+                   f"best_val_{metric}": float(mean_curve[best_epoch - 1]), "smoothed": bool(smoothes),
+                   "still_improving": bool(still_improving), "folds": folds, "epochs": settings.epochs}
+        if smoothes:
+            metrics[f"best_smoothed_val_{metric}"] = float(smoothed[best_epoch - 1])
         history = {f"mean_val_{metric}": mean_curve.tolist(), f"smoothed_val_{metric}": smoothed.tolist(),
                    **{f"fold{i}_val_{metric}": list(curve) for i, curve in enumerate(curves, start=1)}}
         model = None
@@ -91,6 +100,13 @@ def kfold(
             results = training.evaluate(model, data.x_test, data.y_test)
             metrics.update({f"test_{metric}": results[f"test_{metric}"], "final_epochs": best_epoch})
         session.finish(metrics, model=model, history=history)
+
+
+def epochs_to_smooth(factor: float) -> int:
+    """Epochs after which the moving average has forgotten the first one (its weight below 1 %)."""
+    import math
+
+    return 1 if factor <= 0 else math.ceil(math.log(0.01) / math.log(factor))
 
 
 def smooth(points, factor: float):

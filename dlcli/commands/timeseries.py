@@ -108,10 +108,11 @@ def timeseries(
         write_text(session.run.path / "predictions.csv", "true,predicted,naive\n" + "".join(
             f"{t:.9g},{p:.9g},{n:.9g}\n" for t, p, n in zip(truth, predicted, naive)))
         plots.training_curves(history, session.run.plots / "curves.png", title=name)
+        ylabel = column or {"sp500": "S&P 500 close (USD)", "sinwave": "sin value"}.get(name, "value")
         plots.series_predictions(truth, predicted, session.run.plots / "predictions.png", naive=naive,
-                                 title=f"{name}: test set, one step ahead")
+                                 title=f"{name}: test set, one step ahead", ylabel=ylabel)
         plots.series_forecasts(truth, starts, forecasts, session.run.plots / "multistep.png",
-                               title=f"{name}: forecasts over {horizon} steps on its own predictions")
+                               title=f"{name}: forecasts over {horizon} steps on its own predictions", ylabel=ylabel)
         metrics = {**scores, "better_one_step": better, "normalised": normalise, "epochs": epochs,
                    "window": window, "train_windows": len(x), "validation_windows": len(scaled) - cut,
                    "test_windows": len(test_rows)}

@@ -36,7 +36,7 @@ def vae(
     epochs: Annotated[int, typer.Option(help="Training epochs (course: 30).", rich_help_panel="Training")] = 30,
     batch_size: Annotated[int, typer.Option(help="Batch size (course: 128).", rich_help_panel="Training")] = 128,
     learning_rate: Annotated[Optional[float], typer.Option(help="Adam's learning rate (default 0.001).", rich_help_panel="Training")] = None,
-    grid_extent: Annotated[float, typer.Option(help="The latent grid figure spans [-E, E] in z[0] and z[1] (course: 1).", rich_help_panel="Figures")] = 1.0,
+    grid_extent: Annotated[Optional[float], typer.Option(help="The latent grid figure spans [-E, E] in z[0] and z[1] (course: 1; default: where the test images' latent means lie, 1st to 99th percentile).", rich_help_panel="Figures")] = None,
     sample: Annotated[Optional[int], typer.Option(help="Decode N random latent points of a trained run into a PNG; no training.", rich_help_panel="Sampling")] = None,
     model: Annotated[Optional[Path], typer.Option(help="The vae run folder --sample uses (default: the newest complete one).", rich_help_panel="Sampling")] = None,
     output: Annotated[Optional[Path], typer.Option(help="PNG written by --sample (default: RUN/plots/samples-N-seedS.png).", rich_help_panel="Sampling")] = None,
@@ -83,7 +83,8 @@ def vae(
 
         encoder, decoder = (load_model(session.run.path / part) for part in PARTS)
         means = encoder.predict(x_test, batch_size=256, verbose=0)[0]
-        pixels, grid_x, grid_y = tasks.latent_grid(decoder, latent_dim, GRID_SIDE, grid_extent)
+        ranges = tasks.latent_ranges(means, grid_extent)
+        pixels, grid_x, grid_y = tasks.latent_grid(decoder, latent_dim, GRID_SIDE, ranges)
         plots.training_curves(history, session.run.plots / "curves.png", title=name)
         plots.latent_grid(pixels, grid_x, grid_y, x_test.shape[1], session.run.plots / "latent-grid.png",
                           title=f"{name}: images decoded from the latent plane")
@@ -92,7 +93,7 @@ def vae(
         plots.image_grid(decoded, session.run.plots / "samples.png", title="decoded from random latent points")
 
         final = {key: values[-1] for key, values in history.items() if key.endswith("loss")}
-        metrics = {**final, **test, "latent_dim": latent_dim, "epochs": epochs, "train_samples": len(x_train),
+        metrics = {**final, **test, "latent_dim": latent_dim, "grid_ranges": [list(r) for r in ranges], "epochs": epochs, "train_samples": len(x_train),
                    "test_samples": len(x_test), "parameters": tasks.count_parameters(encoder, decoder),
                    "reload_max_abs_diff": max(float(np.max(np.abs(means[:len(shown)] - z_mean))),
                                               float(np.max(np.abs(training.predict(decoder, points) - decoded)))),
