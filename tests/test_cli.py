@@ -33,8 +33,19 @@ def test_version():
     assert result.code == 0 and result.stdout.strip() == f"dl {__version__}"
 
 
+TOOLS = ["runs", "eval", "predict", "data"]  # around the exercises: they read runs and data, never train
+
+
+@pytest.mark.parametrize("command", TOOLS)
+def test_each_tool_is_listed_and_has_help(command):
+    assert command in dl("--help").stdout
+    result = dl(command, "--help")
+    assert result.code == 0 and "Usage" in result.stdout
+
+
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["classify", "--help"], ["classify", "nope"],
-                                  ["regress", "boston", "--epochs", "0"]])
+                                  ["regress", "boston", "--epochs", "0"], *([tool, "--help"] for tool in TOOLS),
+                                  ["eval", "nowhere"], ["predict", "nowhere", "x.png"]])
 def test_cheap_paths_never_import_tensorflow(args):
     probe = ("import sys\nfrom dlcli.cli import app\ntry:\n    app(%r)\nexcept SystemExit:\n    pass\n"
              "print('LOADED', sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))" % args)
