@@ -56,8 +56,9 @@ def evaluate(
     from dlcli.formatting import format_value
 
     same = metrics["dataset"] == record.dataset and limit is None and record.config.get("limit") is None
-    table = Table(title=f"{path.name} on {metrics['dataset']} ({metrics['test_samples']} test samples)",
-                  title_justify="left")
+    console = Console(highlight=False)
+    console.print(f"{path.name} on {metrics['dataset']} ({metrics['test_samples']} test samples)")
+    table = Table()
     table.add_column("metric")
     table.add_column("now", justify="right")
     table.add_column("recorded", justify="right")
@@ -66,4 +67,4 @@ def evaluate(
             continue
         recorded = record.metrics.get(key) if same else None
         table.add_row(key, format_value(value), "-" if recorded is None else format_value(float(recorded)))
-    Console(highlight=False).print(table)
+    console.print(table)
