@@ -2,13 +2,17 @@
 
 Only the standard library: `dl runs` never imports TensorFlow or numpy. A folder counts as a run
 when it holds a config.json; a missing or unreadable metrics.json reads as status 'unreadable'.
+A run marked 'running' whose folder no process holds locked (dlcli.run.lock) was killed before it
+could mark itself: it reads as 'interrupted', which --resume continues.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import math
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -101,7 +105,8 @@ def _number(text: Any) -> float:
 
 
 def _epochs(path: Path, metrics: dict[str, Any]) -> int | None:
-    """Epochs trained: history.csv's rows, else what metrics.json recorded."""
+    """Epochs trained: history.csv's rows, else what metrics.json recorded, else (a run still
+    training or interrupted) the epochs its checkpoints hold."""
     try:
         with open(path / "history.csv", encoding="utf-8") as handle:
             rows = sum(1 for line in handle if line.strip()) - 1
@@ -110,7 +115,15 @@ def _epochs(path: Path, metrics: dict[str, Any]) -> int | None:
     except OSError:
         pass
     value = metrics.get("epochs")
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    done = []
+    for record in (path / "checkpoints").glob("*.json"):
+        try:
+            done.append(int(json.loads(record.read_text(encoding="utf-8"))["epoch"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return max(done) if done else None
 
 
 def _started(path: Path) -> float:
@@ -122,6 +135,24 @@ def _started(path: Path) -> float:
         except ValueError:
             pass
     return (path / "config.json").stat().st_mtime
+
+
+def writer_alive(path: Path) -> bool:
+    """Whether a process holds the run folder's lock (a training command writing it). Taking a
+    shared lock for an instant succeeds only when nobody holds it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # cannot tell: believe metrics.json
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(descriptor)
 
 
 def read_run(path: str | Path) -> RunRecord:
@@ -138,6 +169,8 @@ def read_run(path: str | Path) -> RunRecord:
         status = str(metrics.get("status", "unreadable"))
     except (OSError, ValueError, AttributeError):
         metrics, status = {}, "unreadable"
+    if status == "running" and not writer_alive(path):
+        status = "interrupted"
     record = RunRecord(path, config, metrics, status, _started(path), _epochs(path, metrics))
     record.headline = headline(record.command, metrics)
     return record

@@ -67,6 +67,23 @@ def test_list_is_newest_first_with_status_headline_epochs_and_wall_time(root):
     assert "not-a-run" not in table and "compare-" not in table
 
 
+def test_a_running_run_is_running_only_while_a_process_holds_its_lock(root):
+    import fcntl
+    import os
+
+    path = make_run(root, "cnn-mnist-20261104-100000", command="cnn", dataset="mnist", status="running")
+    (path / "checkpoints").mkdir()
+    (path / "checkpoints" / "train.json").write_text(json.dumps({"epoch": 3, "history": {}}))
+    assert reading.read_run(path).status == "interrupted", "nobody writes it: it was killed"
+    assert reading.read_run(path).epochs == 3
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as dlcli.run.lock does for a live run
+        assert reading.read_run(path).status == "running"
+    finally:
+        os.close(descriptor)
+
+
 def test_filters_and_json(root):
     rows = json.loads(invoke("runs", "--runs-dir", root, "--command", "classify", "--json"))
     assert [row["name"] for row in rows] == ["classify-digits-20261102-100000", "classify-digits-20261101-100000"]
