@@ -200,7 +200,6 @@ def trained_run(command: str, model: str | Path | None = None, runs_dir: str | P
     """
     if model is None:
         run = newest_run(command, runs_dir)
-        print(f"dl: using the newest complete '{command}' run: {run}", file=sys.stderr)
     else:
         run = Path(model)
         if run.is_file():
@@ -235,7 +234,8 @@ def load_model(path: str | Path):
 
 
 def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True) -> Path:
-    """The newest run folder of `command` under the runs root (complete runs only by default)."""
+    """The newest run folder of `command` under the runs root (complete runs only by default), named on
+    stderr so that a user knows which run an inference or a default input came from."""
     root = runs_root(runs_dir)
     candidates = sorted(root.glob(f"{command}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in candidates:
@@ -244,6 +244,7 @@ def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bo
         except (OSError, ValueError):
             continue
         if not complete or status == "complete":
+            print(f"dl: using the newest {'complete ' if complete else ''}'{command}' run: {path}", file=sys.stderr)
             return path
     raise DlcliError(f"no {'complete ' if complete else ''}'{command}' run under {root}; "
                      f"train one first or pass --model PATH")
