@@ -78,6 +78,14 @@ class SampleBook:
     def add(self, epoch: int, loss: float, seed: str, samples: dict[float, str]) -> None:
         self.epochs.append((epoch, loss, seed, samples))
 
+    def as_json(self) -> list:
+        """The samples as JSON (a checkpoint keeps them, so a resumed run's samples.md keeps them too)."""
+        return [[epoch, loss, seed, [[t, text] for t, text in samples.items()]] for epoch, loss, seed, samples in self.epochs]
+
+    def extend(self, saved: list) -> None:
+        """Take back the samples `as_json` gave."""
+        self.epochs += [(epoch, loss, seed, {float(t): text for t, text in samples}) for epoch, loss, seed, samples in saved]
+
     def markdown(self) -> str:
         parts = [self.header]
         for epoch, loss, seed, samples in self.epochs:

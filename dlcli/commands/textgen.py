@@ -76,7 +76,7 @@ def textgen(
         from dlcli import models, plots, training
         from dlcli.data import sequences
         from dlcli.models import charlstm
-        from dlcli.run import write_text
+        from dlcli.run import write_json, write_text
 
         corpus = session.load(name) if from_file is None else session.record(from_file)
         codes = sequences.whole(corpus)
@@ -91,6 +91,9 @@ def textgen(
                                loss="sparse_categorical_crossentropy", metrics=())
 
         book = SampleBook(name, window, sample_length)
+        kept = session.run.checkpoints / "samples.json"  # the samples of the epochs a --resume continues after
+        if common.resume is not None and kept.is_file():
+            book.extend(json.loads(kept.read_text(encoding="utf-8")))
 
         def sample_after_epoch(epoch: int, logs: dict) -> dict[str, str]:
             """Continue a random seed at each temperature, append to samples.md; one short sample for the table."""
@@ -101,6 +104,7 @@ def textgen(
             book.add(epoch + 1, float(logs.get("loss", float("nan"))), decode(seed_ids, characters),
                      {t: decode(ids, characters) for t, ids in zip(sampled, outputs)})
             write_text(session.run.path / "samples.md", book.markdown())
+            write_json(kept, book.as_json())
             return {"sample": book.line(SHOWN_TEMPERATURE)}
 
         global_batch = batch_size * session.strategy.num_replicas_in_sync  # --batch-size is per replica
