@@ -80,14 +80,23 @@ class RunFolder:
         return cls(path)
 
     @classmethod
-    def reopen(cls, path: str | Path, command: str, dataset: str | None = None) -> "RunFolder":
-        """An unfinished run of `command` (on `dataset`, when given), locked, to continue it
-        (`--resume`). Writes nothing: `start` marks it running again."""
+    def reopen(cls, path: str | Path, command: str, dataset: str | None = None,
+               options: dict[str, Any] | None = None) -> "RunFolder":
+        """An unfinished run of `command` (on `dataset`, with `options`, when given), locked, to
+        continue it (`--resume`). Only the lengths in RESUMABLE may differ from the recorded
+        options. Writes nothing: `start` marks it running again."""
         path = Path(path)
         config = read_run_config(path, command)
         if dataset is not None and config.get("dataset") != dataset:
             raise DlcliError(f"{path} is a run on '{config.get('dataset')}', not '{dataset}'; "
                              "leave the dataset out to continue it as recorded")
+        recorded = json.loads(json.dumps(config.get("options", {})))
+        given = json.loads(json.dumps(options or {}, default=str))
+        changed = [key for key in given if key in recorded and key not in RESUMABLE and given[key] != recorded[key]]
+        if changed:
+            detail = ", ".join(f"--{key.replace('_', '-')} {recorded[key]!r} -> {given[key]!r}" for key in changed)
+            raise DlcliError(f"{path} continues only as it was recorded, but {detail}; leave those options out "
+                             "(or start a new run)")
         try:
             status = load_metrics(path).get("status")
         except (OSError, ValueError):
@@ -156,6 +165,7 @@ class RunFolder:
         self._metrics = marked
 
 
+RESUMABLE = frozenset({"epochs", "games"})  # options a resumed run may change: how long it goes on
 _locks: dict[Path, int] = {}  # run folder -> open descriptor holding its lock, for the life of the process
 
 

@@ -42,6 +42,14 @@ def test_resume_with_another_dataset_is_refused_before_touching_the_run(tmp_path
     assert contents(run) == before
 
 
+def test_resume_with_other_options_is_refused_before_touching_the_run(tmp_path):
+    run = fake_run(tmp_path / "run", dataset="digits", options={"units": 64, "dropout": 0.0, "epochs": 3})
+    before = contents(run)
+    assert_one_line_error(dl("classify", "--resume", run, "--units", "32", "--dropout", "0.5", "--epochs", "9"),
+                          "--units 64 -> 32, --dropout 0.0 -> 0.5; leave those options out")
+    assert contents(run) == before
+
+
 def test_resume_with_out_is_refused(tmp_path):
     run = fake_run(tmp_path / "run", dataset="digits")
     before = contents(run)

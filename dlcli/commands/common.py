@@ -258,7 +258,8 @@ class Session:
         if self.common.resume is not None:  # checked and locked before TensorFlow loads or anything is written
             if self.common.out is not None:
                 raise DlcliError("--out and --resume together: a resumed run continues in its own folder; drop --out")
-            self.run = RunFolder.reopen(self.common.resume, self.command, self.dataset)
+            options = {key: _jsonable(value) for key, value in self.options.items()}
+            self.run = RunFolder.reopen(self.common.resume, self.command, self.dataset, options)
         import_tensorflow_quietly()
         from dlcli import distribute, progress, training
 
