@@ -95,6 +95,9 @@ def fit_multiworker(model: keras.Model, x, y, *, epochs: int, batch_size: int, v
                     callbacks: Sequence[keras.callbacks.Callback] = (), shuffle: bool = True,
                     initial_epoch: int = 0, seed: int = 0) -> keras.callbacks.History:
     """`model.fit` for MultiWorkerMirroredStrategy: synchronous data-parallel steps, same callbacks."""
+    if y is None or not all(hasattr(a, "shape") and hasattr(a, "__len__") for a in (x, y)):
+        raise DlcliError("--strategy multiworker shards arrays of one input and one target; this command trains "
+                         "on other input (a tf.data pipeline, several inputs or no labels): use --strategy mirrored or default")
     strategy = tf.distribute.get_strategy()
     with strategy.scope():  # build weights, optimizer and metric state before any replica step
         model._symbolic_build(data_batch=(x[:1], y[:1]))  # Keras' own builder, fed a local batch

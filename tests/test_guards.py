@@ -324,3 +324,15 @@ def test_each_self_play_game_draws_from_its_own_seed_and_index():
     resumed.reseed(4, 2)  # `--resume` after two games
     assert selfplay.play(resumed, size=9, max_moves=12).moves == games[2]
     assert games[2] != games[1]
+
+
+def test_the_multiworker_loop_refuses_input_it_cannot_shard():
+    import tensorflow as tf
+
+    from dlcli import distribute
+    from dlcli.errors import DlcliError
+
+    pipeline = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4))).batch(2)
+    for x, y in ((pipeline, None), ([np.zeros((4, 2)), np.zeros((4, 2))], np.zeros(4)), (np.zeros((4, 2)), None)):
+        with pytest.raises(DlcliError, match="mirrored or default"):
+            distribute.fit_multiworker(None, x, y, epochs=1, batch_size=2)
