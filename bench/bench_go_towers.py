@@ -5,8 +5,10 @@ held-out positions. Chooses by measurement what the course leaves open (tower, w
     .venv/bin/python bench/bench_go_towers.py RUN_OF_DL_GO_DATA [--seconds 240] [--candidates ...]
 
 A candidate is NETWORK:FILTERS:BLOCKS. First a short throughput run per candidate and precision
-(one shard), then a training of `--seconds` worth of positions each at its own speed.
-Writes bench/results/go-towers.json. Never part of the tests.
+(`--probe` positions), then, for those listed in `--race` (default: all), a training of
+`--seconds` worth of positions each at its own best speed. Results accumulate in
+bench/results/go-towers.json (a later invocation updates the candidates it ran, and records its
+command). Never part of the tests.
 """
 
 from __future__ import annotations
@@ -39,10 +41,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=240, help="training budget per candidate")
     parser.add_argument("--probe", type=int, default=4096, help="positions of the throughput run")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--race", help="candidates raced after their probe (default: all)")
     options = parser.parse_args()
     runs = Path(tempfile.mkdtemp(prefix="bench-go-towers-"))
-    results = {"command": " ".join(["bench/bench_go_towers.py", *sys.argv[1:]]), "throughput": {}, "race": {}}
     out = ROOT / "bench" / "results" / "go-towers.json"
+    results = json.loads(out.read_text()) if out.exists() else {"commands": [], "throughput": {}, "race": {}}
+    results["commands"].append(" ".join(["bench/bench_go_towers.py", *sys.argv[1:]]))
+    raced = options.candidates.split(",") if options.race is None else options.race.split(",")
     for candidate in options.candidates.split(","):
         for precision in ("float32", "bfloat16"):
             probe = train(options.data, candidate, runs, limit=options.probe, precision=precision)
@@ -50,13 +55,11 @@ def main() -> None:
             print(candidate, precision, json.dumps(probe), flush=True)
         fastest = max(("float32", "bfloat16"), key=lambda p: results["throughput"][f"{candidate}/{p}"]["samples_per_s"])
         speed = results["throughput"][f"{candidate}/{fastest}"]["samples_per_s"]
-        limit = int(options.seconds * speed)
-        if limit < 5 * options.probe:
-            results["race"][candidate] = {"skipped": f"{speed} samples/s: under {5 * options.probe} positions "
-                                                     f"in {options.seconds:.0f} s"}
-        else:
-            results["race"][candidate] = train(options.data, candidate, runs, limit=limit, precision=fastest)
-        print(candidate, json.dumps(results["race"][candidate]), flush=True)
+        if candidate in raced:
+            limit = int(options.seconds * speed)
+            results["race"][candidate] = {**train(options.data, candidate, runs, limit=limit, precision=fastest),
+                                          "seconds_budget": options.seconds}
+            print(candidate, json.dumps(results["race"][candidate]), flush=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 

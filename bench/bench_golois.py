@@ -5,7 +5,9 @@
 The folder holds `games.data` (golois' format), `sample.npz` (golois' planes, policy and value
 for some positions) and `positions.json` (game, move, golois symmetry of each). Each position is
 replayed and encoded by `dl go`, turned by the same symmetry and compared plane by plane.
-With `--baseline REV`, the encoder of that git revision is checked the same way beside it.
+With `--baseline REV`, the encoder of that git revision is checked the same way beside it (its
+planes only: today's replay and symmetry numbering). Also reads golois' games.data and writes it
+back, and says whether the bytes are identical.
 Writes bench/results/golois.json. Never part of the tests.
 """
 
@@ -69,7 +71,10 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--baseline", help="also check the encoder of this git revision")
     options = parser.parse_args()
-    results = {"folder": str(options.folder), "current": compare(options.folder)}
+    text = (options.folder / "games.data").read_text()
+    again = gamesdata.write(gamesdata.read(options.folder / "games.data"))
+    results = {"folder": str(options.folder), "current": compare(options.folder),
+               "games_data_round_trip_byte_identical": again == text, "games_data_bytes": len(text)}
     if options.baseline:
         from baseline import old_features
 

@@ -87,8 +87,9 @@ def test_data_train_info_end_to_end(records, tmp_path):
     assert converted.code == 0, converted.stderr
     assert converted.json()["games_data_games"] == 5
     lines = written.read_text().splitlines()
-    assert lines[0] == "5" and lines[1].split()[1] in ("B", "W") and lines[1].split()[2] == "42"
-    assert {line.split()[1] for line in lines[2:44]} == {"0", "1"} and lines[42].split()[0] == "361"  # passes
+    assert lines[0] == "5" and len(lines) == 11 and lines[1].split()[1] in ("B", "W") and lines[1].split()[2] == "42"
+    moves = lines[2].split()
+    assert len(moves) == 4 * 42 and set(moves[1::4]) == {"0", "1"} and moves[-4] == moves[-8] == "361"  # passes
     again = dl("go", "data", written, "--validation", "0.4", "--shard-size", "50", "--runs-dir", runs, "--json")
     assert again.code == 0, again.stderr
     first_split = dataset.load_split(run / "shards", manifest, "validation")
@@ -177,4 +178,12 @@ def test_user_mistakes_are_one_line(tmp_path):
     junk = tmp_path / "junk.h5"
     junk.write_text("not a network")
     assert_one_line_error(dl("go", "info", junk), "not a Keras model")
-    assert not list(tmp_path.glob("go-*"))  # no run folder for a mistake caught up front
+    bad_winner = tmp_path / "bad.data"
+    bad_winner.write_text("1\n7.5 2 1\n72 1 0.0 0\n")  # our old numeric winner, not golois' letter
+    assert_one_line_error(dl("go", "data", bad_winner, "--runs-dir", tmp_path), str(bad_winner), "game 1, token 3 is '2'",
+                          "B or W")
+    truncated = tmp_path / "truncated.data"
+    truncated.write_text("1\n7.5 W 2\n72 1 0.0 0\n73 0\n")
+    assert_one_line_error(dl("go", "data", truncated, "--runs-dir", tmp_path), str(truncated), "game 1", "token 11")
+    assert_one_line_error(dl("go", "eval", junk, bad_winner), "not a Keras model")
+    assert not list(tmp_path.glob("go-train-*"))  # no run folder for a mistake caught up front

@@ -47,6 +47,13 @@ def data(
     for source in sources:
         if not source.exists():
             raise DlcliError(f"{source}: no such file or folder; give SGF files, a folder or zip of them, or games.data")
+    from dlcli.go import dataset
+
+    for source in sources:  # a bad games.data is one line before any run folder is made
+        if dataset.is_games_data(source, kind):
+            from dlcli.go import gamesdata
+
+            gamesdata.read(source)
     if write_games_data is not None and (write_games_data.is_dir() or not write_games_data.parent.is_dir()):
         raise DlcliError(f"--write-games-data {write_games_data}: give a file in an existing folder")
     options = {"sources": [str(s) for s in sources], "format": kind, "validation": validation, "shard_size": shard_size,

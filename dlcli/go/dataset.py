@@ -32,15 +32,19 @@ DEFAULT_VALIDATION = 0.1
 
 # ------------------------------------------------------------------ reading game sources
 
+def is_games_data(path: Path, kind: str = "auto") -> bool:
+    """Whether `path` is read as golois' games.data (`kind` 'games-data', or 'auto' and it looks so)."""
+    return kind == "games-data" or (kind == "auto" and path.is_file() and path.suffix.lower() not in (".sgf", ".zip")
+                                    and gamesdata.looks_like(path))
+
+
 def read_games(paths: Iterable[str | Path], tally: sgf.Tally, *, kind: str = "auto") -> Iterator[GameRecord]:
     """Every game in the given SGF files, folders or zips, or games.data files; bad SGF files
     are skipped and counted in `tally`, a bad games.data file is an error (it is one file)."""
     for path in map(Path, paths):
         if not path.exists():
             raise DlcliError(f"{path}: no such file or folder; give SGF files, a folder or zip of them, or games.data")
-        is_games_data = kind == "games-data" or (kind == "auto" and path.is_file() and path.suffix.lower() != ".sgf"
-                                                 and not path.suffix.lower() == ".zip" and gamesdata.looks_like(path))
-        if is_games_data:
+        if is_games_data(path, kind):
             games = gamesdata.read(path)
             tally.files += 1
             tally.games += len(games)

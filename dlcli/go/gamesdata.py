@@ -111,10 +111,12 @@ def write(games: list[GameRecord]) -> str:
             raise ValueError("games.data cannot hold set-up (handicap) stones")
         winner = game.winner or WHITE
         lines.append(f"{float(game.komi)!r} {'BW'[winner - 1]} {len(game.moves)}")
+        moves = []
         for index, (colour, point) in enumerate(game.moves):
             value = game.white_value(index)
             value = 0.5 if value is None else value
-            lines.append(f"{PASS_INDEX if point == PASS else point} {GOLOIS_CODE[colour]} {float(value)!r} 0")
+            moves.append(f"{PASS_INDEX if point == PASS else point} {GOLOIS_CODE[colour]} {float(value)!r} 0")
+        lines.append(" ".join(moves))  # golois writes a game's moves on one line
     return "\n".join(lines) + "\n"
 
 
