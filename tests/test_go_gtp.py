@@ -227,3 +227,22 @@ def test_server_turns_player_failures_into_gtp_errors_and_keeps_komi_changes():
     assert server.handle("final_score") == "= B+80.5\n\n"
     assert server.handle("\t \r\n") is None and server.handle("# only a comment") is None
     assert not server.done and server.handle("12 quit") == "=12 \n\n" and server.done
+
+
+def test_engines_are_found_where_debian_installs_games(tmp_path, monkeypatch):
+    """`gnugo` lives in /usr/games on Debian, often not on PATH: the engine is found there too."""
+    from dlcli.go import gtp, match
+
+    games = tmp_path / "games"
+    games.mkdir()
+    engine = games / "fakego"
+    engine.write_text("#!/bin/sh\nexit 0\n")
+    engine.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(gtp, "GAME_FOLDERS", (str(games),))
+    assert gtp.find_program("fakego") == str(engine)
+    spec = match.parse_spec("fakego --mode gtp")
+    assert spec.kind == "gtp" and spec.label == "fakego"
+    assert gtp.find_program("nosuchengine") is None
+    with pytest.raises(DlcliError, match="not a player"):
+        match.parse_spec("nosuchengine --mode gtp")

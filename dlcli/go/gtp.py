@@ -12,8 +12,10 @@ row number counted from the bottom (our points count rows from the top).
 
 from __future__ import annotations
 
+import os
 import queue
 import shlex
+import shutil
 import subprocess
 import threading
 import time
@@ -282,6 +284,17 @@ class GtpServer:
 
 # --------------------------------------------------------------------------- the client
 
+GAME_FOLDERS = ("/usr/games", "/usr/local/games")  # where Debian installs game engines such as gnugo
+
+
+def find_program(name: str) -> str | None:
+    """The path of an engine's program: on PATH, or in the folders where Debian puts games (often
+    not on a user's PATH); None if it is nowhere."""
+    if os.sep in name:
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(GAME_FOLDERS))
+
+
 class GtpPlayer(Player):
     """An outside GTP engine (a command line) as a Player, with its own board kept in step."""
 
@@ -294,6 +307,7 @@ class GtpPlayer(Player):
             raise GtpError(f"cannot read the GTP engine command line {command!r}: {error}") from None
         if not self.argv:
             raise GtpError("empty GTP engine command line")
+        self.argv[0] = find_program(self.argv[0]) or self.argv[0]
         self.program = self.argv[0]
         self.name = Path(self.program).name
         self.timeout = timeout

@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shlex
-import shutil
 import signal
 import threading
 import time
@@ -25,6 +24,7 @@ from dlcli import pretrained
 from dlcli.errors import DlcliError
 from dlcli.go import sgf
 from dlcli.go.board import BLACK, DEFAULT_KOMI, PASS, WHITE, Board, IllegalMove, opponent
+from dlcli.go.gtp import find_program
 from dlcli.go.player import RESIGN, Player, RandomPlayer, result_text
 
 KINDS = ("network", "gtp", "random")
@@ -91,7 +91,7 @@ def parse_spec(text: str, label: str | None = None, **network_options: Any) -> P
         words = shlex.split(text)
     except ValueError as error:
         raise DlcliError(f"{text!r} is not a valid command line ({error})") from None
-    if words and (shutil.which(words[0]) or _runnable_file(words[0])):
+    if words and (find_program(words[0]) or _runnable_file(words[0])):
         return PlayerSpec("gtp", text, label or _command_label(words))
     raise DlcliError(f"{text!r} is not a player: expected a model file (.h5/.keras), a run folder with "
                      "model.h5, 'random[:SEED]', or a GTP engine command line whose program exists")
