@@ -187,3 +187,39 @@ def test_user_mistakes_are_one_line(tmp_path):
     assert_one_line_error(dl("go", "data", truncated, "--runs-dir", tmp_path), str(truncated), "game 1", "token 11")
     assert_one_line_error(dl("go", "eval", junk, bad_winner), "not a Keras model")
     assert not list(tmp_path.glob("go-train-*"))  # no run folder for a mistake caught up front
+
+
+def test_eval_scores_a_students_network_with_heads_renamed_and_reversed(tmp_path):
+    """A student's .h5 whose outputs come value first under other names scores as its heads say."""
+    import keras
+
+    from dlcli.go import evaluate
+    from dlcli.models import gonets
+
+    keras.utils.set_random_seed(3)
+    ours = gonets.build_go_baseline(filters=4, blocks=1)
+    policy, value = ours.outputs
+    student = keras.Model(ours.inputs, [keras.layers.Identity(name="v")(value), keras.layers.Identity(name="p")(policy)])
+    student.save(tmp_path / "student.h5")
+    games = [random_game(seed, moves=60) for seed in (11, 12)]
+    (tmp_path / "games.data").write_text(gamesdata.write(games))
+
+    planes, moves, values, numbers = (np.asarray(c) for c in zip(*[p for g in games for p in dataset.positions(g, numbered=True)]))
+    probabilities, white = ours.predict(planes.astype("float32"), verbose=0)
+    top1 = np.mean(np.argmax(probabilities, axis=1) == moves)
+    top5 = np.mean([m in np.argsort(-row)[:5] for row, m in zip(probabilities, moves)])
+    mse = np.mean((white.reshape(-1) - values) ** 2)
+    late = numbers > 50
+
+    scored = dl("go", "eval", tmp_path / "student.h5", tmp_path / "games.data", "--json", "--batch-size", "7")
+    assert scored.code == 0, scored.stderr
+    report = scored.json()
+    assert report["all"]["positions"] == 120 and report["games"] == 2
+    # (a near-tie may break the other way between two batchings: two positions of slack)
+    assert report["all"]["policy_top1"] == pytest.approx(top1, abs=0.02)
+    assert report["all"]["policy_top5"] == pytest.approx(top5, abs=0.02)
+    assert report["all"]["value_mse"] == pytest.approx(mse, abs=1e-4)
+    assert report["moves 51-150"]["positions"] == int(late.sum()) == 20
+    assert report["moves 51-150"]["policy_top1"] == pytest.approx(
+        np.mean(np.argmax(probabilities[late], axis=1) == moves[late]), abs=0.1)
+    assert evaluate.PHASES[0][0] in report
