@@ -65,7 +65,7 @@ class RunFolder:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             base = runs_root(runs_dir) / f"{command}-{dataset}-{stamp}"
             path, number = base, 1
-            while path.exists():
+            while _taken(path):  # claimed by creating it: two runs started in the same second get two folders
                 number += 1
                 path = base.with_name(f"{base.name}-{number}")
         try:
@@ -163,6 +163,18 @@ class RunFolder:
         marked = {**self._metrics, "status": status, **details}
         write_json(self.path / "metrics.json", marked)
         self._metrics = marked
+
+
+def _taken(path: Path) -> bool:
+    """Create the folder `path`; False when this call made it (or cannot: the caller's write check says why)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir()
+    except FileExistsError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 RESUMABLE = frozenset({"epochs", "games"})  # options a resumed run may change: how long it goes on

@@ -336,3 +336,16 @@ def test_the_multiworker_loop_refuses_input_it_cannot_shard():
     for x, y in ((pipeline, None), ([np.zeros((4, 2)), np.zeros((4, 2))], np.zeros(4)), (np.zeros((4, 2)), None)):
         with pytest.raises(DlcliError, match="mirrored or default"):
             distribute.fit_multiworker(None, x, y, epochs=1, batch_size=2)
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path, monkeypatch):
+    import time
+
+    from dlcli.run import RunFolder
+
+    monkeypatch.setattr(time, "strftime", lambda pattern: "20261130-120000")
+    taken = tmp_path / "classify-digits-20261130-120000"
+    taken.mkdir()  # another process claims the name between this one's look and its mkdir:
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # a look that came just before that
+    paths = [RunFolder.create("classify", "digits", runs_dir=tmp_path).path for _ in range(2)]
+    assert [p.name for p in paths] == ["classify-digits-20261130-120000-2", "classify-digits-20261130-120000-3"]
