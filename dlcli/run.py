@@ -169,6 +169,9 @@ def _taken(path: Path) -> bool:
     """Create the folder `path`; False when this call made it (or cannot: the caller's write check says why)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a file where the runs root should be, say
+        return False
+    try:
         path.mkdir()
     except FileExistsError:
         return True
