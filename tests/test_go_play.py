@@ -124,7 +124,7 @@ def test_match_between_two_networks_writes_legal_sgf_and_alternates_colours(netw
 
 def test_an_interrupted_tournament_resumes_where_it_stopped(networks, tmp_path):
     args = ["go", "tournament", networks[0], "random", "random:5", "--games", "4", "--max-moves", "300", *SEARCH,
-            "--runs-dir", str(tmp_path), "--quiet"]
+            "--runs-dir", str(tmp_path)]  # not --quiet: the game lines on stderr tell when to stop it
     process = subprocess.Popen([sys.executable, "-m", "dlcli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     seen, deadline = "", time.time() + 120

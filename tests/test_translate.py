@@ -147,8 +147,9 @@ def test_classify_imdb_transformer_trains_reloads_and_is_no_translator(tmp_path)
     config = json.loads((run / "config.json").read_text())
     assert config["options"]["model"] == "transformer" and config["options"]["units"] == 32
     assert config["options"]["dropout"] == 0.5 and config["options"]["batch_size"] == 32
-    assert json.loads((run / "metrics.json").read_text())["status"] == "complete"
-    assert metrics["test_samples"] == 16 and len(metrics["epoch_seconds"]) == 2
+    recorded = json.loads((run / "metrics.json").read_text())
+    assert recorded["status"] == "complete" and len(recorded["epoch_seconds"]) == 2  # --json leaves per-epoch lists out
+    assert metrics["test_samples"] == 16 and "epoch_seconds" not in metrics
 
     model = keras.saving.load_model(run / "model.keras")
     assert model.get_layer("encoder_1").num_heads == 2

@@ -42,9 +42,11 @@ def _bytes(size: int) -> str:
 
 
 def _console():
+    """stdout: the terminal's width, or 200 columns in a pipe or file so that paths stay whole."""
     from rich.console import Console
 
-    return Console(highlight=False, width=200)
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
 
 
 @data_app.callback()

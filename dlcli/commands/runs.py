@@ -38,9 +38,11 @@ def _options(ctx: typer.Context, runs_dir: Optional[Path], json_output: bool) ->
 
 
 def _console():
+    """stdout: the terminal's width, or 200 columns in a pipe or file so that tables keep whole names."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, width=200)
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
 
 
 def _text(value: Any) -> str:
