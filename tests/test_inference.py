@@ -39,7 +39,7 @@ def trained(tmp_path_factory):
             "mnist": ["classify", "mnist", "--epochs", "1", "--units", "16"],
             "cnn": ["cnn", "mnist", "--epochs", "1", "--validation", "0"],
             "imdb": ["classify", "imdb", "--epochs", "1", "--validation", "10", "--num-words", "50"],
-            "boston": ["regress", "boston", "--epochs", "1", "--limit", "300"],
+            "boston": ["regress", "boston", "--epochs", "1", "--limit", "60"],
         }.items()}
     return data_dir, runs, made
 
@@ -54,7 +54,9 @@ def test_eval_scores_the_test_split_again_as_recorded(trained):
     boston = json.loads(invoke("eval", Path(made["boston"]["run"]).name, "--runs-dir", runs, "--data-dir", data_dir,
                                "--json"))
     assert boston["test_mae"] == pytest.approx(made["boston"]["test_mae"], rel=1e-4)
-    assert boston["test_samples"] == 102
+    assert boston["test_samples"] == 60, "the run's own --limit: the samples it was scored on"
+    every = json.loads(invoke("eval", made["boston"]["run"], "--limit", "500", "--data-dir", data_dir, "--json"))
+    assert every["test_samples"] == 102
 
 
 def test_eval_on_another_dataset_of_the_same_shape_and_a_limit(trained):

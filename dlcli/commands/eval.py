@@ -24,7 +24,7 @@ def evaluate(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(help="A run folder of classify, regress, kfold, cnn, resnet or mobilenet (or its name).")],
     dataset: Annotated[Optional[str], typer.Argument(help="Dataset to score on (default: the run's own).")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N test samples.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N test samples (default: the run's own --limit on its own dataset, else all).")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder searched first for dataset files (env DLCLI_DATA_DIR).")] = None,
     runs_dir: Annotated[Optional[Path], typer.Option(help="Root of run folders (env DLCLI_RUNS, default ./runs).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
@@ -46,6 +46,8 @@ def evaluate(
     loaded = data.load(name, data_dir=data_dir or common.data_dir, num_words=num_words)
     if loaded.kind == "sequences" and trained.dataset not in ("imdb", "reuters"):
         raise DlcliError(f"{name} holds word sequences; the model of {path.name} takes {trained.dataset} inputs")
+    if limit is None and name == record.dataset:
+        limit = record.config.get("limit")  # the test samples the run itself was scored on
     metrics = inference.evaluate(trained, loaded, limit)
     if json_output or common.json:
         print(json.dumps({"run": str(path), **metrics}))
@@ -55,7 +57,7 @@ def evaluate(
 
     from dlcli.formatting import format_value
 
-    same = metrics["dataset"] == record.dataset and limit is None and record.config.get("limit") is None
+    same = metrics["dataset"] == record.dataset and limit == record.config.get("limit")
     console = Console(highlight=False)
     console.print(f"{path.name} on {metrics['dataset']} ({metrics['test_samples']} test samples)")
     table = Table()
