@@ -219,15 +219,19 @@ def find_run(name: str | Path, runs_dir: str | Path | None = None) -> Path:
     raise DlcliError(f"no run '{name}': neither a run folder nor a run under {root}; list them with 'dl runs'")
 
 
+SHORT_LIST = 6  # lists up to this long are shown whole (fold scores); longer ones by their length
+
+
 def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as dotted keys; lists shortened to their length (per-epoch lists stay in history.csv)."""
+    """Nested dicts as dotted keys; a short list of numbers kept, any other list shown as its length."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}."))
         elif isinstance(value, list):
-            flat[name] = f"[{len(value)} values]"
+            short = len(value) <= SHORT_LIST and all(isinstance(v, (int, float, str)) for v in value)
+            flat[name] = [round(v, 4) if isinstance(v, float) else v for v in value] if short else f"[{len(value)} values]"
         else:
             flat[name] = value
     return flat
@@ -243,9 +247,8 @@ SKIPPED_METRICS = ("status", "model_files", "part_files", "epoch_seconds")
 
 
 def scalar_metrics(record: RunRecord) -> dict[str, Any]:
-    """metrics.json's numbers and words, nested ones dotted, per-epoch lists left out."""
-    flat = flatten({k: v for k, v in record.metrics.items() if k not in SKIPPED_METRICS})
-    return {k: v for k, v in flat.items() if not (isinstance(v, str) and v.endswith(" values]"))}
+    """metrics.json flattened for a table: nested values dotted, the status, per-epoch times and file lists left out."""
+    return flatten({k: v for k, v in record.metrics.items() if k not in SKIPPED_METRICS})
 
 
 @dataclass
