@@ -445,7 +445,7 @@ def load_network(path: str | Path):
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - a file that will not deserialise is the user's to fix
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise DlcliError(f"{path}: cannot load this network ({reason})") from None
+        raise DlcliError(f"{path}: cannot play with this network (it does not load: {reason})") from None
 
 
 def make_engine(path: str | Path, *, seed: int = 0, label: str | None = None, **settings) -> Engine:
