@@ -318,6 +318,11 @@ class Session:
             "data": self.data_sources,
         }
 
+    def note(self, **options: Any) -> None:
+        """Record choices made once the run has started (say, the precision `auto` picked) in config.json."""
+        self.options.update(options)
+        self.run.start(self._config())
+
     def load(self, name: str, **options: Any):
         """Load a dataset through the data layer, with a download bar, and record its source."""
         from dlcli import data
