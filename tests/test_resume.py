@@ -117,9 +117,6 @@ def test_interrupted_after_epoch_one_resumes_to_the_uninterrupted_run(command, f
         assert (cut / "samples.md").read_text() == (tmp_path / "whole" / "samples.md").read_text()
 
 
-@pytest.mark.xfail(run=False, reason="dlcli/go/dataset.py stream() draws each epoch's shard order and shuffle "
-                   "from streams that start over on --resume (epoch 2's history differs); epoch e's order must "
-                   "depend on (seed, e) alone. Not run until then: it costs a minute of the suite's ten")
 def test_go_train_interrupted_after_epoch_one_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch):
     from dlcli.go import sgf
     from tests.test_go_cli import random_game

@@ -144,18 +144,19 @@ def train(
                              f"--max-params {max_params:,}; lower --filters or --blocks")
         if init is not None:
             _start_from(model, init)
-        train_data, steps = stream(folder, manifest, "train", batch_size=batch_size, augment=augment,
-                                   seed=session.seed, limit=common.limit)
+        train_data, steps, clock = stream(folder, manifest, "train", batch_size=batch_size, augment=augment,
+                                          seed=session.seed, limit=common.limit)
         if steps == 0:
             raise DlcliError(f"{folder} has no training positions; build it with more games or a lower --validation")
-        held_out, held_steps = stream(folder, manifest, "validation", batch_size=batch_size, shuffle=False,
-                                      limit=common.limit)
+        held_out, held_steps, _ = stream(folder, manifest, "validation", batch_size=batch_size, shuffle=False,
+                                         limit=common.limit)
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps)
         gonets.compile_go(model, optimizer=optimizer, learning_rate=schedule, policy_weight=policy_weight,
                           value_weight=value_weight)
         samples = min(manifest["splits"]["train"]["positions"], common.limit or float("inf"))
         history = session.fit(model, train_data, None, epochs=epochs, batch_size=None,
-                              validation_data=held_out if held_steps else None, samples=int(samples))
+                              validation_data=held_out if held_steps else None, samples=int(samples),
+                              callbacks=[clock.callback])
         metrics = training.evaluate(model, held_out, None, prefix="val_") if held_steps else {}
         if chosen != "float32":  # the saved network computes in float32, on any machine
             precisions.apply("float32")

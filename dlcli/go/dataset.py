@@ -227,53 +227,94 @@ def load_split(folder: Path, manifest: dict, split: str, limit: int | None = Non
     return planes[:limit], policy[:limit], value[:limit]
 
 
+WINDOW = 4  # shards shuffled together: positions of about 500 games mix in each window
+
+
+class EpochClock:
+    """Which epoch `stream`'s next pass is for. Keras sets it through `callback` before each
+    epoch, so that epoch e's order and symmetries come from (seed, e) only: a resumed run
+    draws the batches an uninterrupted one would have drawn."""
+
+    def __init__(self) -> None:
+        self.epoch = 0
+
+    @property
+    def callback(self):
+        import keras
+
+        clock = self
+
+        class _SetEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                clock.epoch = epoch
+
+        return _SetEpoch()
+
+
+def batches(folder: Path, manifest: dict, split: str, *, batch_size: int, shuffle: bool, augment: bool,
+            rng: np.random.Generator | None, limit: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(planes uint8, policy index, value) batches of a split, read a window of shards at a time;
+    shuffled within each window (shards in random order), and with `augment` each batch under
+    one of the 8 symmetries (planes and policy together), all drawn from `rng`."""
+    shards = manifest["splits"][split]["shards"]
+    order = rng.permutation(len(shards)) if shuffle else np.arange(len(shards))
+    points = manifest["board_size"] ** 2
+    moved = np.array([[features.transform_point(p, s, manifest["board_size"]) for p in range(points)]
+                      for s in range(features.SYMMETRIES)]) if augment else None
+    left = np.inf if limit is None else limit
+    carried: list[tuple[np.ndarray, ...]] = []
+    for start in range(0, len(order), WINDOW):
+        parts = carried + [read_shard(folder / shards[i]["file"]) for i in order[start:start + WINDOW]]
+        planes, policy, value = (np.concatenate(column) for column in zip(*parts))
+        if shuffle:
+            keep = rng.permutation(len(policy))
+            planes, policy, value = planes[keep], policy[keep], value[keep]
+        last = start + WINDOW >= len(order)
+        usable = len(policy) if last else len(policy) - len(policy) % batch_size
+        carried = [(planes[usable:], policy[usable:], value[usable:])] if usable < len(policy) else []
+        for at in range(0, usable, batch_size):
+            count = int(min(batch_size, usable - at, left))
+            if count <= 0:
+                return
+            left -= count
+            batch = planes[at:at + count], policy[at:at + count].astype(np.int32), value[at:at + count]
+            if augment:
+                symmetry = int(rng.integers(features.SYMMETRIES))
+                batch = (np.ascontiguousarray(features.transform_planes(batch[0], symmetry)),
+                         moved[symmetry][batch[1]].astype(np.int32), batch[2])
+            yield batch
+
+
 def stream(folder: Path, manifest: dict, split: str, *, batch_size: int, shuffle: bool = True,
            augment: bool = False, seed: int = 0, limit: int | None = None, repeat: bool = False):
     """A tf.data pipeline of (planes float32, {'policy': one-hot, 'value': [p]}) batches that
-    reads one shard at a time; returns (dataset, batches per epoch)."""
+    reads a few shards at a time; returns (dataset, batches per epoch, clock). Pass
+    `clock.callback` to fit: each epoch's order and symmetries then depend on (seed, epoch)."""
     import tensorflow as tf
 
     check_shards(folder, manifest, split)
-    shards = manifest["splits"][split]["shards"]
-    total = sum(s["positions"] for s in shards)
+    total = sum(s["positions"] for s in manifest["splits"][split]["shards"])
     if limit is not None:
         total = min(total, limit)
     size = manifest["board_size"]
-    rng = np.random.default_rng(seed)
+    clock = EpochClock()
 
     def generate():
-        order = rng.permutation(len(shards)) if shuffle else range(len(shards))
-        for i in order:
-            planes, policy, value = read_shard(folder / shards[i]["file"])
-            if shuffle:
-                keep = rng.permutation(len(policy))
-                planes, policy, value = planes[keep], policy[keep], value[keep]
-            yield planes, policy.astype(np.int32), value
+        rng = np.random.default_rng([seed, clock.epoch])
+        yield from batches(folder, manifest, split, batch_size=batch_size, shuffle=shuffle, augment=augment,
+                           rng=rng, limit=limit)
 
     signature = (tf.TensorSpec((None, size, size, features.PLANES), tf.uint8),
                  tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.float32))
-    data = tf.data.Dataset.from_generator(generate, output_signature=signature).unbatch()
-    if limit is not None:
-        data = data.take(limit)
-    if shuffle:
-        data = data.shuffle(min(total, 4 * DEFAULT_SHARD_SIZE) or 1, seed=seed)
-    data = data.batch(batch_size)
+    data = tf.data.Dataset.from_generator(generate, output_signature=signature)
     points = size * size
 
     def prepare(planes, policy, value):
-        planes = tf.cast(planes, tf.float32)
-        target = tf.one_hot(policy, points)
-        if augment:
-            symmetry = tf.random.uniform((), 0, features.SYMMETRIES, dtype=tf.int32, seed=seed)
-            grid = tf.concat([planes, tf.reshape(target, (-1, size, size, 1))], axis=-1)
-            grid = tf.cond(symmetry >= 4, lambda: tf.transpose(grid, (0, 2, 1, 3)), lambda: grid)
-            grid = tf.image.rot90(grid, k=symmetry % 4)
-            planes, target = grid[..., :-1], tf.reshape(grid[..., -1], (-1, points))
-        return planes, {"policy": target, "value": tf.reshape(value, (-1, 1))}
+        return tf.cast(planes, tf.float32), {"policy": tf.one_hot(policy, points), "value": tf.reshape(value, (-1, 1))}
 
     data = data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    batches = -(-total // batch_size)
-    data = data.apply(tf.data.experimental.assert_cardinality(batches))
+    steps = -(-total // batch_size)
+    data = data.apply(tf.data.experimental.assert_cardinality(steps))
     if repeat:
         data = data.repeat()
-    return data.prefetch(tf.data.AUTOTUNE), batches
+    return data.prefetch(tf.data.AUTOTUNE), steps, clock
