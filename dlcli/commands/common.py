@@ -50,6 +50,7 @@ class GlobalOptions:
     config: Optional[Path] = None
     resume: Optional[Path] = None
     strategy: Optional[str] = None
+    precision: Optional[str] = None
     arguments: dict[str, Any] = field(default_factory=dict)  # the command's own parameters as parsed
 
 
@@ -149,6 +150,7 @@ COMMON_OPTIONS = [
     ("tensorboard", Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs to the run folder.", rich_help_panel="Run")], False),
     ("config", Annotated[Optional[Path], typer.Option(help="Read options from a TOML file; the command line wins.", callback=read_config, is_eager=True, rich_help_panel="Run")], None),
     ("strategy", Annotated[Optional[str], typer.Option(help="auto, default, mirrored (all local GPUs) or multiworker (TF_CONFIG); default auto.", rich_help_panel="Run")], None),
+    ("precision", Annotated[Optional[str], typer.Option(help="auto, float32 or bfloat16 (Keras' mixed bfloat16; outputs stay float32). auto: bfloat16 where the hardware has it and the model family is measured to gain; default auto.", rich_help_panel="Run")], None),
     ("resume", Annotated[Optional[Path], typer.Option(help="Continue an interrupted run folder from its last checkpoint.", callback=read_resume, is_eager=True, rich_help_panel="Run")], None),
 ]
 
@@ -235,8 +237,11 @@ class Session:
     Ctrl-C it is marked 'interrupted' and the command exits 130. Only `finish` marks it complete.
     """
 
-    def __init__(self, command: str, dataset: str, options: dict[str, Any], common: GlobalOptions):
+    def __init__(self, command: str, dataset: str, options: dict[str, Any], common: GlobalOptions,
+                 family: str | None = None):
         self.command = command
+        self.family = family or command  # the model family `--precision auto` decides for
+        self.precision = "float32"  # what --precision chose, once the session has started
         self.dataset = dataset
         self.options = options
         self.common = common
@@ -250,6 +255,9 @@ class Session:
 
     def __enter__(self) -> "Session":
         strategy = choice("strategy", self.common.strategy or "auto", STRATEGIES)
+        from dlcli import precision
+
+        requested = choice("--precision", self.common.precision or "auto", precision.PRECISIONS)
         if strategy == "multiworker" and self.command in SINGLE_WORKER:
             raise DlcliError(f"--strategy multiworker: 'dl {self.command.replace('-', ' ')}' {SINGLE_WORKER[self.command]}, "
                              "which the multi-worker loop cannot shard yet; use --strategy mirrored or default")
@@ -270,6 +278,8 @@ class Session:
         elif self.run is None:  # a worker's copy of the run: kept apart from the chief's, in a temporary folder
             self.run = RunFolder.create(self.command, self.dataset, runs_dir=tempfile.mkdtemp(prefix="dl-worker-"))
         training.seed_everything(self.seed, deterministic=self.common.deterministic)
+        self.precision = precision.choose(requested, self.family)
+        precision.apply(self.precision)
         self._scope = self.strategy.scope()
         self._scope.__enter__()
         self.run.start(self._config())
@@ -286,6 +296,9 @@ class Session:
 
     def _close(self, error, trace) -> bool:
         self._scope.__exit__(type(error) if error else None, error, trace)
+        from dlcli import precision
+
+        precision.apply("float32")  # the next models of this process (tests, benchmarks) start in float32
         if error is None or self.run is None or self.run.finished:
             return False
         if isinstance(error, KeyboardInterrupt):
@@ -311,17 +324,14 @@ class Session:
             "limit": self.common.limit,
             "config_file": None if self.common.config is None else str(self.common.config),
             "strategy": self.strategy_name,
+            "precision": self.common.precision or "auto",
+            "precision_used": self.precision,
             "replicas": self.strategy.num_replicas_in_sync,
             "task": distribute.task_name(),
             "argv": sys.argv[1:],
             "versions": training.library_versions(),
             "data": self.data_sources,
         }
-
-    def note(self, **options: Any) -> None:
-        """Record choices made once the run has started (say, the precision `auto` picked) in config.json."""
-        self.options.update(options)
-        self.run.start(self._config())
 
     def load(self, name: str, **options: Any):
         """Load a dataset through the data layer, with a download bar, and record its source."""
@@ -349,8 +359,10 @@ class Session:
         batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table;
         `annotate(epoch, logs) -> {column: text}` adds text columns to the table's rows.
         """
-        from dlcli import training
+        from dlcli import precision, training
 
+        if self.precision != "float32":
+            precision.outputs_in_float32(model)
         name = label.replace(" ", "-").replace("/", "-of-") or "train"
         record = training.restore_checkpoint(model, self.run.checkpoints, name) if self.common.resume else None
         done, earlier = (record["epoch"], record["history"]) if record else (0, {})

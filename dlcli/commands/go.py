@@ -16,7 +16,6 @@ import typer
 from dlcli.commands import go_play
 from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
 from dlcli.errors import DlcliError
-from dlcli.precision import PRECISIONS
 
 NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
 FORMATS = ("auto", "sgf", "games-data")
@@ -102,12 +101,10 @@ def train(
     max_params: Annotated[int, typer.Option(help="Refuse a network with this many parameters or more.")] = COURSE_MAX_PARAMS,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this network's weights (same --network, --filters, --blocks): the AlphaZero loop's next generation.")] = None,
-    precision: Annotated[str, typer.Option(help=f"{', '.join(PRECISIONS)}: auto trains in mixed bfloat16 where the hardware has it and the tower is measured to gain.")] = "auto",
     common: GlobalOptions = None,
 ) -> None:
     """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
     network = choice("--network", network, NETWORKS)
-    precision = choice("--precision", precision, PRECISIONS)
     optimizer = choice("--optimizer", optimizer, OPTIMIZERS)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--max-params", max_params),
                           ("--filters", filters), ("--blocks", blocks)):
@@ -125,19 +122,15 @@ def train(
     options = {"data": str(folder), "network": network, **hyper, "epochs": epochs, "batch_size": batch_size,
                "optimizer": optimizer, "learning_rate": learning_rate, "policy_weight": policy_weight,
                "value_weight": value_weight, "max_params": max_params, "augment": augment,
-               "init": None if init is None else str(init), "precision": precision}
-    with Session("go-train", network, options, common) as session:
+               "init": None if init is None else str(init)}
+    with Session("go-train", network, options, common, family=f"go_{network}") as session:
         import keras
 
-        from dlcli import precision as precisions
-        from dlcli import training
+        from dlcli import precision, training
         from dlcli.go.dataset import stream
         from dlcli.models import build, gonets
 
         size = manifest["board_size"]
-        chosen = precisions.choose(precision, f"go_{network}")
-        session.note(precision_used=chosen)
-        precisions.apply(chosen)
         model = build(f"go_{network}", (size, size, manifest["planes"]), size * size, **hyper)
         if model.count_params() >= max_params:
             raise DlcliError(f"the {network} network has {model.count_params():,} parameters, at or over "
@@ -158,12 +151,12 @@ def train(
                               validation_data=held_out if held_steps else None, samples=int(samples),
                               callbacks=[clock.callback])
         metrics = training.evaluate(model, held_out, None, prefix="val_") if held_steps else {}
-        if chosen != "float32":  # the saved network computes in float32, on any machine
-            precisions.apply("float32")
+        if session.precision != "float32":  # the saved network computes in float32, on any machine
+            precision.apply("float32")
             trained, model = model, build(f"go_{network}", (size, size, manifest["planes"]), size * size, **hyper)
             model.set_weights(trained.get_weights())
         session.finish({**metrics, "network": network, "epochs": epochs, "train_positions": int(samples),
-                        "precision": chosen,
+                        "precision": session.precision,
                         "validation_positions": manifest["splits"]["validation"]["positions"] if held_steps else 0,
                         "fits_course_rules": model.count_params() < COURSE_MAX_PARAMS},
                        model=model, history=history)

@@ -1,0 +1,63 @@
+"""`--precision auto|float32|bfloat16`: the choice, its record in config.json, float32 outputs,
+and networks saved to compute in float32."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlcli import precision
+from tests.conftest import assert_one_line_error, dl
+
+
+@pytest.mark.parametrize("hardware, family, expected", [(True, "go_baseline", "bfloat16"), (False, "go_baseline", "float32"),
+                                                         (True, "cnn", "float32"), (True, "go_mobilenet", "float32")])
+def test_auto_picks_bfloat16_only_for_measured_families_on_hardware_that_has_it(monkeypatch, hardware, family, expected):
+    monkeypatch.setattr(precision, "hardware_has_bfloat16", lambda: hardware)
+    assert precision.choose("auto", family) == expected
+    assert precision.choose("float32", family) == "float32" and precision.choose("bfloat16", family) == "bfloat16"
+
+
+def test_bfloat16_is_recorded_and_outputs_stay_float32(tmp_path):
+    result = dl("classify", "digits", "--limit", "128", "--validation", "32", "--epochs", "1", "--units", "16", "--precision", "bfloat16",
+                "--runs-dir", tmp_path, "--json", "--quiet")
+    assert result.code == 0, result.stderr
+    run = Path(result.json()["run"])
+    config = json.loads((run / "config.json").read_text())
+    assert (config["precision"], config["precision_used"]) == ("bfloat16", "bfloat16")
+    assert 0 <= result.json()["test_accuracy"] <= 1
+
+    import keras
+
+    model = keras.saving.load_model(run / "model.keras")
+    assert model.layers[-1].compute_dtype == "float32" and model.layers[1].compute_dtype == "bfloat16"
+    probabilities = model.predict(np.random.default_rng(0).random((4, 8, 8)).astype("float32"), verbose=0)
+    assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+    auto = dl("classify", "digits", "--limit", "64", "--validation", "16", "--epochs", "1", "--units", "8", "--runs-dir", tmp_path, "--json", "--quiet")
+    config = json.loads((Path(auto.json()["run"]) / "config.json").read_text())
+    assert (config["precision"], config["precision_used"]) == ("auto", "float32")  # dense nets: not measured to gain
+
+
+def test_a_bad_precision_is_one_line_before_any_run_folder(tmp_path):
+    assert_one_line_error(dl("classify", "digits", "--precision", "fp16", "--runs-dir", tmp_path), "--precision", "bfloat16")
+    assert not list(tmp_path.iterdir())
+
+
+def test_go_train_in_bfloat16_saves_a_float32_network(tmp_path):
+    from dlcli.go import dataset
+    from tests.test_go_cli import random_game
+
+    dataset.build_shards([random_game(seed, moves=20) for seed in range(3)], tmp_path / "shards", validation=0.34)
+    result = dl("go", "train", "--data", tmp_path / "shards", "--network", "baseline", "--filters", "4", "--blocks", "1",
+                "--epochs", "1", "--batch-size", "8", "--precision", "bfloat16", "--runs-dir", tmp_path, "--json", "--quiet")
+    assert result.code == 0, result.stderr
+    assert result.json()["precision"] == "bfloat16"
+
+    import keras
+
+    model = keras.saving.load_model(Path(result.json()["run"]) / "model.h5", compile=False)
+    assert {layer.compute_dtype for layer in model.layers} == {"float32"}
