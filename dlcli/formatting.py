@@ -7,7 +7,9 @@ from typing import Any
 
 
 def format_value(value: Any) -> str:
-    """Numbers with 4 significant decimals, the rest as text."""
+    """Numbers with 4 significant decimals, counts with thousands separators, the rest as text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return str(value)

@@ -30,6 +30,7 @@ HEADLINES = {
     "mobilenet": ("test_accuracy",), "regress": ("test_mae",), "kfold": ("mean_val_mae", "mean_val_accuracy"),
     "autoencode": ("test_mse",), "vae": ("test_loss", "loss"), "textgen": ("final_loss",),
     "timeseries": ("test_mae",), "translate": ("test_bleu",), "backprop": ("xor_accuracy",),
+    "go-train": ("val_policy_accuracy",), "go-data": ("positions",), "go-selfplay": ("games",),
 }
 FALLBACK_HEADLINES = ("test_accuracy", "test_mae", "test_bleu", "mean_val_mae", "test_mse", "test_loss",
                       "val_loss", "final_loss", "loss")
@@ -82,7 +83,7 @@ def headline(command: str, metrics: dict[str, Any]) -> tuple[str, float] | None:
     for key in (*HEADLINES.get(command, ()), *FALLBACK_HEADLINES):
         value = metrics.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return key, float(value)
+            return key, value  # counts stay integers
     return None
 
 
