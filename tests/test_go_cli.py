@@ -223,3 +223,25 @@ def test_eval_scores_a_students_network_with_heads_renamed_and_reversed(tmp_path
     assert report["moves 51-150"]["policy_top1"] == pytest.approx(
         np.mean(np.argmax(probabilities[late], axis=1) == moves[late]), abs=0.1)
     assert evaluate.PHASES[0][0] in report
+
+
+def test_fresh_value_head_keeps_the_trunk_and_policy_and_starts_the_value_head_anew(tmp_path):
+    import keras
+
+    from dlcli.commands.go import _start_from
+    from dlcli.models import gonets
+
+    keras.utils.set_random_seed(1)
+    trained = gonets.build_go_baseline(filters=4, blocks=1)
+    trained.save(tmp_path / "trained.h5")
+    keras.utils.set_random_seed(2)
+    model = gonets.build_go_baseline(filters=4, blocks=1)
+    initial = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers}
+    _start_from(model, tmp_path / "trained.h5", fresh_value_head=True)
+    head = {layer.name for layer in gonets.value_head_layers(model)}
+    assert len(head) == 2 and "value" in head
+    for layer, source in zip(model.layers, trained.layers):
+        expected = initial[layer.name] if layer.name in head else source.get_weights()
+        for got, want in zip(layer.get_weights(), expected):
+            assert np.array_equal(got, want), layer.name
+    assert_one_line_error(dl("go", "train", "--fresh-value-head", "--runs-dir", tmp_path), "--fresh-value-head", "--init")

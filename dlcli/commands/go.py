@@ -101,6 +101,7 @@ def train(
     max_params: Annotated[int, typer.Option(help="Refuse a network with this many parameters or more.")] = COURSE_MAX_PARAMS,
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this network's weights (same --network, --filters, --blocks): the AlphaZero loop's next generation.")] = None,
+    fresh_value_head: Annotated[bool, typer.Option("--fresh-value-head", help="With --init: keep the trunk and policy head, start the value head afresh (one whose ReLUs died outputs a constant).")] = False,
     common: GlobalOptions = None,
 ) -> None:
     """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
@@ -112,6 +113,8 @@ def train(
     check_range("--learning-rate", learning_rate, 0, low_open=True)
     check_range("--policy-weight", policy_weight, 0)
     check_range("--value-weight", value_weight, 0)
+    if fresh_value_head and init is None:
+        raise DlcliError("--fresh-value-head starts a value head afresh on a trained network: give --init NET")
     from dlcli.run import newest_run
 
     source = data if data is not None else newest_run("go-data", common.runs_dir)
@@ -122,7 +125,7 @@ def train(
     options = {"data": str(folder), "network": network, **hyper, "epochs": epochs, "batch_size": batch_size,
                "optimizer": optimizer, "learning_rate": learning_rate, "policy_weight": policy_weight,
                "value_weight": value_weight, "max_params": max_params, "augment": augment,
-               "init": None if init is None else str(init)}
+               "init": None if init is None else str(init), "fresh_value_head": fresh_value_head}
     with Session("go-train", network, options, common, family=f"go_{network}") as session:
         import keras
 
@@ -136,7 +139,7 @@ def train(
             raise DlcliError(f"the {network} network has {model.count_params():,} parameters, at or over "
                              f"--max-params {max_params:,}; lower --filters or --blocks")
         if init is not None:
-            _start_from(model, init)
+            _start_from(model, init, fresh_value_head=fresh_value_head)
         train_data, steps, clock = stream(folder, manifest, "train", batch_size=batch_size, augment=augment,
                                           seed=session.seed, limit=common.limit)
         if steps == 0:
@@ -320,8 +323,9 @@ def _legal(game) -> bool:
     return True
 
 
-def _start_from(model, network: Path) -> None:
-    """Copy the weights of a trained network (same architecture) into `model`."""
+def _start_from(model, network: Path, *, fresh_value_head: bool = False) -> None:
+    """Copy the weights of a trained network (same architecture) into `model`; with
+    `fresh_value_head`, all but the value head's, which keeps `model`'s new initial weights."""
     from dlcli.go.mcts import load_network
 
     try:
@@ -332,7 +336,15 @@ def _start_from(model, network: Path) -> None:
     if [tuple(w.shape) for w in source.get_weights()] != shapes:
         raise DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "
                          "--filters and --blocks it was trained with")
-    model.set_weights(source.get_weights())
+    if not fresh_value_head:
+        model.set_weights(source.get_weights())
+        return
+    from dlcli.models import gonets
+
+    fresh = {id(layer) for layer in gonets.value_head_layers(model)}
+    for layer, trained in zip(model.layers, source.layers):
+        if id(layer) not in fresh:
+            layer.set_weights(trained.get_weights())
 
 
 @contextmanager

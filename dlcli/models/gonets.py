@@ -110,6 +110,17 @@ def compile_go(model: keras.Model, *, optimizer: str = "adam", learning_rate=0.0
     return model
 
 
+def value_head_layers(model: keras.Model) -> list:
+    """The layers with weights between the trunk and the `value` output (the course's Dense 50
+    and Dense 1), found by walking back from the output to the first layer without weights."""
+    layer = model.get_layer("value")
+    found = []
+    while layer.weights:
+        found.append(layer)
+        layer = layer.input._keras_history.operation
+    return found
+
+
 def head_names(model: keras.Model) -> list[str]:
     """The names of a model's outputs (the layers producing them: robust to .h5 reloading)."""
     return [output._keras_history.operation.name for output in model.outputs]
