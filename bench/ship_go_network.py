@@ -18,9 +18,20 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "dlcli" / "pretrained" / "go-network.h5"
 
 
+def chain(train_run: Path) -> list[Path]:
+    """The training runs that made a network, first to last (following each run's --init)."""
+    runs = [train_run]
+    while (init := json.loads((runs[0] / "config.json").read_text())["options"].get("init")):
+        runs.insert(0, Path(init).parent)
+    return runs
+
+
 def card(train_run: Path, scores: dict) -> str:
     config = json.loads((train_run / "config.json").read_text())
     metrics = json.loads((train_run / "metrics.json").read_text())
+    runs = chain(train_run)
+    trainings = "\n".join(f"dl {' '.join(json.loads((run / 'config.json').read_text())['argv'])}" for run in runs)
+    stages = "\n".join(_stage(run) for run in runs)
     data_run = Path(config["options"]["data"]).parent
     data = json.loads((data_run / "config.json").read_text())
     data_metrics = json.loads((data_run / "metrics.json").read_text())
@@ -36,7 +47,7 @@ Used by `dl go gtp`, `dl go match`, `dl go selfplay` when no `--model` is given 
 
 ```bash
 dl {' '.join(data['argv'])}
-dl {' '.join(config['argv'])}
+{trainings}
 ```
 
 - Data: {data_metrics['files']:,} SGF files of strong AI play (`go/go_ai_games_sgf.zip`, see
@@ -46,10 +57,8 @@ dl {' '.join(config['argv'])}
   (`--validation {data['options']['validation']}`, every 20th game). Value target: 1 if White won, else 0.
 - Network: `{config['options']['network']}` tower, {metrics['parameters']:,} parameters (the course's limit:
   under 100,000), inputs the course's 31 planes (golois' encoding), heads `policy` (361) and `value`.
-- Training: seed {config['seed']}, {metrics['epochs']} epochs, batch {config['options']['batch_size']},
-  {config['options']['optimizer']} at {config['options']['learning_rate']} cosine-annealed to 0, a random board
-  symmetry per batch, precision {metrics.get('precision', 'float32')} (saved in float32);
-  {metrics['samples_per_s']:,} positions/s, {metrics['wall_time_s'] / 3600:.2f} h on a 2-core CPU.
+- Training, stage by stage (each a `dl go train` run; the network is saved in float32):
+{stages}
 - Versions: {', '.join(f'{k} {v}' for k, v in config['versions'].items())}.
 
 ## Scores on the held-out games (`dl go eval`)
@@ -65,6 +74,19 @@ By phase, on the same games written to golois' games.data ({games['games']} game
 |---|---|---|---|---|
 {rows}
 """
+
+
+def _stage(run: Path) -> str:
+    config = json.loads((run / "config.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    options = config["options"]
+    start = "from scratch" if not options.get("init") else (
+        "from the previous stage" + (", value head started afresh" if options.get("fresh_value_head") else ""))
+    return (f"  - {start}: seed {config['seed']}, {metrics['epochs']} epoch(s) of {metrics['train_positions']:,} positions, "
+            f"batch {options['batch_size']}, {options['optimizer']} at {options['learning_rate']} cosine-annealed to 0, "
+            f"a random symmetry per batch, precision {metrics.get('precision', 'float32')}; {metrics['samples_per_s']:,} "
+            f"positions/s, {metrics['wall_time_s'] / 3600:.2f} h on a 2-core CPU; held-out policy top-1 "
+            f"{metrics['val_policy_accuracy']:.4f}, value MSE {metrics['val_value_mse']:.4f}")
 
 
 def main() -> None:
