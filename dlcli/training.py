@@ -193,13 +193,13 @@ def restore_checkpoint(model: keras.Model, directory: Path, name: str) -> dict |
     if record is None:
         return None
     stem = Path(directory) / record["stem"]
+    model.optimizer.build(model.trainable_variables)  # built first, its saved variables load without Keras' warning
     try:
         model.load_weights(f"{stem}.weights.h5")
     except (ValueError, OSError, KeyError) as error:
         reason = (str(error).splitlines() or [type(error).__name__])[0][:200]
         raise DlcliError(f"the checkpoint {stem}.weights.h5 does not fit this model ({reason}); "
                          "resume with the options the run was started with") from None
-    model.optimizer.build(model.trainable_variables)
     with np.load(f"{stem}.optimizer.npz") as saved:
         values = [saved[f"arr_{i}"] for i in range(sum(key.startswith("arr_") for key in saved.files))]
         seeds = [saved[f"seed_{i}"] for i in range(sum(key.startswith("seed_") for key in saved.files))]
