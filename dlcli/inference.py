@@ -56,19 +56,14 @@ class Trained:
 
 def open_run(path: Path) -> Trained:
     """A complete run of a classifier or regressor command, with its model loaded."""
-    from dlcli.run import load_metrics, load_model, read_run_config
+    from dlcli.run import load_model, read_run_config, require_complete
 
     config = read_run_config(path)
     command = config.get("command")
     if command not in SUPPORTED:
         raise DlcliError(f"{path} is a '{command}' run; eval and predict use the classifiers and regressors: "
                          f"{', '.join(SUPPORTED)}")
-    try:
-        status = load_metrics(path).get("status")
-    except (OSError, ValueError):
-        status = "unreadable"
-    if status != "complete":
-        raise DlcliError(f"{path} is a run marked '{status}', not complete; finish it with --resume or train again")
+    require_complete(path)
     if not (path / "model.keras").is_file():
         raise DlcliError(f"{path} has no model.keras (a kfold run without --final saves none); train one with a model")
     return Trained(path, command, config.get("dataset"), config.get("options", {}), config.get("limit"),

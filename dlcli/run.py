@@ -217,6 +217,16 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
     return json.loads((Path(path) / "metrics.json").read_text(encoding="utf-8"))
 
 
+def require_complete(run: Path) -> None:
+    """Refuse, with one line, a run folder whose metrics.json does not say 'complete'."""
+    try:
+        status = load_metrics(run).get("status")
+    except (OSError, ValueError):
+        status = "unreadable"
+    if status != "complete":
+        raise DlcliError(f"{run} is a run marked '{status}', not complete; finish it with --resume or train again")
+
+
 def trained_run(command: str, model: str | Path | None = None, runs_dir: str | Path | None = None,
                 needs: tuple[str, ...] = ("model.keras",)) -> Path:
     """The complete run folder of `command` that inference should use: `model` (a run folder, or a
@@ -233,12 +243,7 @@ def trained_run(command: str, model: str | Path | None = None, runs_dir: str | P
             raise DlcliError(f"--model {model}: no such run folder or file; pass a 'dl {command.replace('-', ' ')}' "
                              "run folder (or leave --model out for the newest)")
     read_run_config(run, command)
-    try:
-        status = load_metrics(run).get("status")
-    except (OSError, ValueError):
-        status = "unreadable"
-    if status != "complete":
-        raise DlcliError(f"{run} is a run marked '{status}', not complete; finish it with --resume or train again")
+    require_complete(run)
     missing = [name for name in needs if not (run / name).is_file()]
     if missing:
         raise DlcliError(f"{run} has no {', '.join(missing)}; train again with 'dl {command.replace('-', ' ')}'")

@@ -203,6 +203,15 @@ def with_common(function: Callable[..., Any]) -> Callable[..., Any]:
     return add_options(function, "common", COMMON_OPTIONS, _merge_global)
 
 
+def given_here(ctx: typer.Context, **given: Any) -> GlobalOptions:
+    """The global options with those given to a command group (`dl runs --json`, `dl data --data-dir`)
+    winning where set; kept on the context so that its subcommands see them too."""
+    options = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
+    options = replace(options, **{key: value or getattr(options, key) for key, value in given.items()})
+    ctx.obj = options
+    return options
+
+
 def choice(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
     """Check that `value` is one of `allowed` (case-insensitive); raise a one-line error if not."""
     lowered = value.lower()

@@ -7,13 +7,12 @@ Nothing is downloaded and TensorFlow is never imported. The table goes to stdout
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions
+from dlcli.commands.common import given_here
 
 DataDir = Annotated[Optional[Path], typer.Option(help="Folder searched first (env DLCLI_DATA_DIR).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
@@ -24,13 +23,6 @@ data_app = typer.Typer(help="Where each dataset is (look-up order, size, checksu
 
 def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")
-
-
-def _options(ctx: typer.Context, data_dir: Optional[Path], json_output: bool) -> GlobalOptions:
-    options = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-    options = replace(options, data_dir=data_dir or options.data_dir, json=json_output or options.json)
-    ctx.obj = options
-    return options
 
 
 def _bytes(size: int) -> str:
@@ -57,7 +49,7 @@ def data(
     json_output: Json = False,
 ) -> None:
     """List every dataset: where each file was found, its size and sha256, or for a missing one the exact fix."""
-    common = _options(ctx, data_dir, json_output)
+    common = given_here(ctx, data_dir=data_dir, json=json_output)
     if ctx.invoked_subcommand is not None:
         return
     from dlcli.data import catalog
@@ -102,7 +94,7 @@ def verify(
     """Read every found dataset through its loader (shapes, labels, archives); exit 1 when one fails."""
     from dlcli.data import catalog
 
-    common = _options(ctx, data_dir, json_output)
+    common = given_here(ctx, data_dir=data_dir, json=json_output)
     entries = catalog.catalogue(common.data_dir, checksum=False, only=datasets)
     if not datasets:
         entries = [entry for entry in entries if entry.status != "missing"]

@@ -177,8 +177,10 @@ def info(
     path, model = _load_network(network)
     from dlcli.models import gonets
 
+    from dlcli import pretrained
+
     report = {**gonets.describe(model, max_params), "path": str(path)}
-    if path.parent == _pretrained_folder():
+    if path.parent == pretrained.FOLDER:
         report["card"] = str(path.with_suffix(".md"))
     if common.json:
         print(json.dumps(report))
@@ -192,12 +194,6 @@ def info(
         table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
     Console(stderr=True, highlight=False).print(table)
     sys.stdout.flush()
-
-
-def _pretrained_folder() -> Path:
-    from dlcli import pretrained
-
-    return pretrained.FOLDER
 
 
 def _load_network(network: Path):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions
+from dlcli.commands.common import given_here
 from dlcli.errors import DlcliError
 
 RunsDir = Annotated[Optional[Path], typer.Option(help="Root of run folders (env DLCLI_RUNS, default ./runs).")]
@@ -27,14 +26,6 @@ runs_app = typer.Typer(help="List, show and compare the runs under the runs fold
 
 def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
-
-
-def _options(ctx: typer.Context, runs_dir: Optional[Path], json_output: bool) -> GlobalOptions:
-    """The global options with the ones given here (after `runs` or after its subcommand) winning."""
-    options = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-    options = replace(options, runs_dir=runs_dir or options.runs_dir, json=json_output or options.json)
-    ctx.obj = options
-    return options
 
 
 def _console():
@@ -73,7 +64,7 @@ def runs(
     json_output: Json = False,
 ) -> None:
     """List the runs, newest first: name, command, dataset, status, headline metric, epochs, wall time, date."""
-    common = _options(ctx, runs_dir, json_output)
+    common = given_here(ctx, runs_dir=runs_dir, json=json_output)
     if ctx.invoked_subcommand is not None:
         return
     from dlcli import runs as reading
@@ -111,7 +102,7 @@ def show(
     """Print one run's config (options, data, versions) and its metrics."""
     from dlcli import runs as reading
 
-    common = _options(ctx, runs_dir, json_output)
+    common = given_here(ctx, runs_dir=runs_dir, json=json_output)
     record = reading.read_run(reading.find_run(run, common.runs_dir))
     if common.json:
         print(json.dumps({"run": str(record.path), "status": record.status, "config": record.config,
@@ -149,7 +140,7 @@ def compare(
     """Options and metrics of several runs side by side (rows that differ marked *), and one plot of their curves."""
     from dlcli import runs as reading
 
-    common = _options(ctx, runs_dir, json_output)
+    common = given_here(ctx, runs_dir=runs_dir, json=json_output)
     if len(run_names) < 2:
         raise DlcliError("compare needs at least two runs; list them with 'dl runs'")
     paths = [reading.find_run(name, common.runs_dir) for name in run_names]

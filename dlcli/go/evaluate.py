@@ -44,8 +44,7 @@ class Scores:
     """Running tallies, overall and per phase (positions whose move number is unknown count in
     the overall figures only)."""
 
-    tallies: dict[str, _Tally] = field(default_factory=lambda: {name: _Tally() for name in [ALL, *dict.fromkeys(
-        p[0] for p in PHASES)]})
+    tallies: dict[str, _Tally] = field(default_factory=lambda: {name: _Tally() for name in (ALL, *(p[0] for p in PHASES))})
     games: int = 0
     skipped_games: list[str] = field(default_factory=list)
 
