@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dlcli.errors import DlcliError
 from dlcli.go import dataset, gamesdata, sgf
 from dlcli.go.board import PASS, Board
 from dlcli.go.sgf import GameRecord
@@ -245,3 +246,49 @@ def test_fresh_value_head_keeps_the_trunk_and_policy_and_starts_the_value_head_a
         for got, want in zip(layer.get_weights(), expected):
             assert np.array_equal(got, want), layer.name
     assert_one_line_error(dl("go", "train", "--fresh-value-head", "--runs-dir", tmp_path), "--fresh-value-head", "--init")
+
+
+def test_relative_value_head_turns_the_movers_advantage_round_for_black_and_reloads(tmp_path):
+    import keras
+
+    from dlcli.models import gonets
+
+    keras.utils.set_random_seed(3)
+    model = gonets.build_go_baseline(filters=4, blocks=1, value_head="relative")
+    stem = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    kernel, bias = stem.get_weights()
+    kernel[:, :, 0, :] = 0.0  # the trunk no longer sees whose turn it is: only the head's turn layer does
+    stem.set_weights([kernel, bias + 0.3])
+    planes = np.random.default_rng(0).integers(0, 2, (6, 19, 19, 31)).astype("float32")
+    black, white = planes.copy(), planes.copy()
+    black[..., 0], white[..., 0] = 1.0, 0.0
+    for_black = model.predict(black, verbose=0)[1][:, 0]
+    for_white = model.predict(white, verbose=0)[1][:, 0]
+    assert np.allclose(for_black, 1.0 - for_white, atol=1e-5) and not np.allclose(for_white, 0.5, atol=1e-3)
+    head = gonets.value_head_layers(model)
+    assert {layer.name for layer in head} >= {"value_turn"} and len(head) == 3
+    assert not model.get_layer("value_turn").trainable
+    model.save(tmp_path / "relative.h5")
+    again = keras.saving.load_model(tmp_path / "relative.h5", compile=False)
+    assert np.allclose(again.predict(white, verbose=0)[1][:, 0], for_white, atol=1e-6)
+    assert gonets.describe(again)["fits_course_rules"]
+
+
+def test_a_course_heads_trunk_starts_a_relative_head(tmp_path):
+    import keras
+
+    from dlcli.commands.go import _start_from
+    from dlcli.models import gonets
+
+    keras.utils.set_random_seed(1)
+    trained = gonets.build_go_baseline(filters=4, blocks=1)
+    trained.save(tmp_path / "trained.h5")
+    model = gonets.build_go_baseline(filters=4, blocks=1, value_head="relative")
+    turn = [w.copy() for w in model.get_layer("value_turn").get_weights()]
+    _start_from(model, tmp_path / "trained.h5", fresh_value_head=True)
+    planes = np.random.default_rng(1).integers(0, 2, (3, 19, 19, 31)).astype("float32")
+    assert np.allclose(model.predict(planes, verbose=0)[0], trained.predict(planes, verbose=0)[0], atol=1e-6)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_layer("value_turn").get_weights(), turn))
+    with pytest.raises(DlcliError, match="layers differ"):
+        _start_from(model, tmp_path / "trained.h5")  # without a fresh head the two must match exactly
+    assert_one_line_error(dl("go", "train", "--value-head", "sideways", "--runs-dir", tmp_path), "--value-head")

@@ -18,6 +18,7 @@ from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_rang
 from dlcli.errors import DlcliError
 
 NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
+VALUE_HEADS = ("course", "relative")  # dlcli.models.gonets.VALUE_HEADS
 FORMATS = ("auto", "sgf", "games-data")
 COURSE_MAX_PARAMS = 100_000
 COURSE_BATCH = 128
@@ -102,10 +103,12 @@ def train(
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this network's weights (same --network, --filters, --blocks): the AlphaZero loop's next generation.")] = None,
     fresh_value_head: Annotated[bool, typer.Option("--fresh-value-head", help="With --init: keep the trunk and policy head, start the value head afresh (one whose ReLUs died outputs a constant).")] = False,
+    value_head: Annotated[str, typer.Option("--value-head", help=f"Value head: {', '.join(VALUE_HEADS)} (the course's; or one read from the side to move's point of view, flipped for Black).")] = "course",
     common: GlobalOptions = None,
 ) -> None:
     """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
     network = choice("--network", network, NETWORKS)
+    value_head = choice("--value-head", value_head, VALUE_HEADS)
     optimizer = choice("--optimizer", optimizer, OPTIMIZERS)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--max-params", max_params),
                           ("--filters", filters), ("--blocks", blocks)):
@@ -122,6 +125,7 @@ def train(
 
     folder, manifest = load_manifest(source)
     hyper = {k: v for k, v in (("filters", filters), ("blocks", blocks)) if v is not None}
+    hyper["value_head"] = value_head
     options = {"data": str(folder), "network": network, **hyper, "epochs": epochs, "batch_size": batch_size,
                "optimizer": optimizer, "learning_rate": learning_rate, "policy_weight": policy_weight,
                "value_weight": value_weight, "max_params": max_params, "augment": augment,
@@ -321,26 +325,33 @@ def _legal(game) -> bool:
 
 def _start_from(model, network: Path, *, fresh_value_head: bool = False) -> None:
     """Copy the weights of a trained network (same architecture) into `model`; with
-    `fresh_value_head`, all but the value head's, which keeps `model`'s new initial weights."""
+    `fresh_value_head`, all but the value head's, which keeps `model`'s new initial weights (the
+    two value heads may then differ in kind: a course head's trunk can start a relative head)."""
     from dlcli.go.mcts import load_network
 
     try:
         source = load_network(network)
     except (OSError, ValueError) as error:
         raise DlcliError(f"--init {network}: cannot read the network ({str(error).splitlines()[0][:160]})") from None
-    shapes = [tuple(w.shape) for w in model.get_weights()]
-    if [tuple(w.shape) for w in source.get_weights()] != shapes:
-        raise DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "
-                         "--filters and --blocks it was trained with")
+    mismatch = DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "
+                          "--filters and --blocks it was trained with")
     if not fresh_value_head:
+        if [tuple(w.shape) for w in source.get_weights()] != [tuple(w.shape) for w in model.get_weights()]:
+            raise mismatch
         model.set_weights(source.get_weights())
         return
     from dlcli.models import gonets
 
-    fresh = {id(layer) for layer in gonets.value_head_layers(model)}
-    for layer, trained in zip(model.layers, source.layers):
-        if id(layer) not in fresh:
-            layer.set_weights(trained.get_weights())
+    def body(net):
+        head = {id(layer) for layer in gonets.value_head_layers(net)}
+        return [layer for layer in net.layers if layer.weights and id(layer) not in head]
+
+    pairs = list(zip(body(model), body(source)))
+    if len(body(model)) != len(body(source)) or any(
+            [w.shape for w in new.weights] != [w.shape for w in old.weights] for new, old in pairs):
+        raise mismatch
+    for new, old in pairs:
+        new.set_weights(old.get_weights())
 
 
 @contextmanager

@@ -2,7 +2,10 @@
 
 Every tower ends in the course's policy head (1x1 convolution, flatten, softmax named `policy`)
 and value head (global average pooling, Dense 50 relu, Dense 1 sigmoid named `value`: the
-probability that White wins), with the course's L2 of 0.0001. Only built-in layers are used,
+probability that White wins), with the course's L2 of 0.0001. `value_head="relative"` keeps that
+output but reads the trunk from the side to move's point of view, as the planes are written: the
+last Dense gives the mover's advantage (a logit), and a fixed layer turns it round when Black is
+to move (plane 0), so what the trunk learns for one colour serves the other. Only built-in layers are used,
 so the models save to the course's .h5 exchange format and reload with `compile=False`.
 """
 
@@ -14,22 +17,43 @@ from keras import layers, regularizers
 GO_INPUT = (19, 19, 31)
 L2 = 0.0001
 MAX_PARAMS = 100_000  # the course's limit: networks must have fewer parameters than this
+VALUE_HEADS = ("course", "relative")
 
 
 def _l2():
     return regularizers.l2(L2)
 
 
-def go_heads(x, board_input, points: int, name: str) -> keras.Model:
-    """The course's policy and value heads on top of the trunk `x`."""
+def go_heads(x, board_input, points: int, name: str, value_head: str = "course") -> keras.Model:
+    """The course's policy and value heads on top of the trunk `x` (see VALUE_HEADS)."""
     policy = layers.Conv2D(1, 1, activation="relu", padding="same", use_bias=False, kernel_regularizer=_l2())(x)
     policy = layers.Flatten()(policy)
     policy = layers.Activation("softmax", name="policy", dtype="float32")(policy)  # float32 under mixed precision
     value = layers.GlobalAveragePooling2D()(x)
     value = layers.Dense(50, activation="relu", kernel_regularizer=_l2())(value)
-    value = layers.Dense(1, activation="sigmoid", name="value", kernel_regularizer=_l2(), dtype="float32")(value)
+    if value_head == "course":
+        value = layers.Dense(1, activation="sigmoid", name="value", kernel_regularizer=_l2(), dtype="float32")(value)
+    elif value_head == "relative":
+        value = _white_wins(layers.Dense(1, kernel_regularizer=_l2(), dtype="float32")(value), board_input)
+    else:
+        raise ValueError(f"unknown value head {value_head!r}; choose one of {', '.join(VALUE_HEADS)}")
     del points  # the policy size follows from the board: rows * cols of the trunk
     return keras.Model(inputs=board_input, outputs=[policy, value], name=name)
+
+
+def _white_wins(mover_logit, board_input):
+    """sigmoid(+logit) when White is to move, sigmoid(-logit) when Black is (plane 0 all ones):
+    the sign 1 - 2 * mean(plane 0) comes from a fixed Dense layer, so only built-in layers are used."""
+    import numpy as np
+
+    colours = layers.GlobalAveragePooling2D(dtype="float32")(board_input)
+    turn = layers.Dense(1, trainable=False, dtype="float32", name="value_turn")
+    sign = turn(colours)
+    kernel = np.zeros((board_input.shape[-1], 1), dtype="float32")
+    kernel[0, 0] = -2.0
+    turn.set_weights([kernel, np.ones(1, dtype="float32")])
+    flipped = layers.Multiply(dtype="float32")([mover_logit, sign])
+    return layers.Activation("sigmoid", name="value", dtype="float32")(flipped)
 
 
 def _stem(input_shape, filters: int, *, batch_norm: bool):
@@ -40,15 +64,15 @@ def _stem(input_shape, filters: int, *, batch_norm: bool):
     return board, layers.ReLU()(x)
 
 
-def build_go_baseline(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5) -> keras.Model:
+def build_go_baseline(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5, value_head: str = "course") -> keras.Model:
     """golois.py's example: a 1x1 convolution then five 3x3 convolutions of 32 filters."""
     board, x = _stem(input_shape, filters, batch_norm=False)
     for _ in range(blocks):
         x = layers.Conv2D(filters, 3, activation="relu", padding="same")(x)
-    return go_heads(x, board, outputs, "go_baseline")
+    return go_heads(x, board, outputs, "go_baseline", value_head)
 
 
-def build_go_residual(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 4) -> keras.Model:
+def build_go_residual(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 4, value_head: str = "course") -> keras.Model:
     """A residual tower (He et al.): blocks of two 3x3 convolutions with batch norm and a skip."""
     board, x = _stem(input_shape, filters, batch_norm=True)
     for _ in range(blocks):
@@ -57,7 +81,7 @@ def build_go_residual(input_shape=GO_INPUT, outputs: int = 361, *, filters: int 
         y = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=_l2())(y)
         y = layers.BatchNormalization()(y)
         x = layers.ReLU()(layers.Add()([x, y]))
-    return go_heads(x, board, outputs, "go_residual")
+    return go_heads(x, board, outputs, "go_residual", value_head)
 
 
 def inverted_residual(x, expand: int, trunk: int):
@@ -71,17 +95,17 @@ def inverted_residual(x, expand: int, trunk: int):
     return layers.Add()([m, x])
 
 
-def build_go_mobilenet(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5,
+def build_go_mobilenet(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5, value_head: str = "course",
                        expansion: int = 6) -> keras.Model:
     """A MobileNet v2 tower (the family that won the course's tournaments): a trunk of `filters`
     planes, inverted residual blocks expanding to `expansion * filters`."""
     board, x = _stem(input_shape, filters, batch_norm=True)
     for _ in range(blocks):
         x = inverted_residual(x, expansion * filters, filters)
-    return go_heads(x, board, outputs, "go_mobilenet")
+    return go_heads(x, board, outputs, "go_mobilenet", value_head)
 
 
-def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 7,
+def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 7, value_head: str = "course",
                       expansion: int = 4) -> keras.Model:
     """The course's ConvNeXt v1 block: 7x7 depthwise, layer norm, 1x1 expand with GELU, 1x1 back, add."""
     board, x = _stem(input_shape, filters, batch_norm=True)
@@ -91,7 +115,7 @@ def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int 
         y = layers.Conv2D(expansion * filters, 1, padding="same", activation="gelu")(y)
         y = layers.Conv2D(filters, 1, padding="same")(y)
         x = layers.BatchNormalization()(layers.Add()([y, x]))
-    return go_heads(x, board, outputs, "go_convnext")
+    return go_heads(x, board, outputs, "go_convnext", value_head)
 
 
 GO_BUILDERS = {"baseline": build_go_baseline, "residual": build_go_residual,
@@ -112,12 +136,17 @@ def compile_go(model: keras.Model, *, optimizer: str = "adam", learning_rate=0.0
 
 def value_head_layers(model: keras.Model) -> list:
     """The layers with weights between the trunk and the `value` output (the course's Dense 50
-    and Dense 1), found by walking back from the output to the first layer without weights."""
-    layer = model.get_layer("value")
-    found = []
-    while layer.weights:
-        found.append(layer)
-        layer = layer.input._keras_history.operation
+    and Dense 1; with the relative head also its fixed turn layer), found by walking back from the
+    output through layers with weights and the relative head's Multiply, to the pooling layers."""
+    found, todo = [], [model.get_layer("value")]
+    while todo:
+        layer = todo.pop()
+        if layer.weights:
+            found.append(layer)
+        elif layer.name != "value" and not isinstance(layer, layers.Multiply):
+            continue  # the pooling: the trunk (or the board) starts here
+        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+        todo += [tensor._keras_history.operation for tensor in inputs]
     return found
 
 
