@@ -64,7 +64,8 @@ def _stem(input_shape, filters: int, *, batch_norm: bool):
     return board, layers.ReLU()(x)
 
 
-def build_go_baseline(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5, value_head: str = "course") -> keras.Model:
+def build_go_baseline(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5,
+                      value_head: str = "course") -> keras.Model:
     """golois.py's example: a 1x1 convolution then five 3x3 convolutions of 32 filters."""
     board, x = _stem(input_shape, filters, batch_norm=False)
     for _ in range(blocks):
@@ -72,7 +73,8 @@ def build_go_baseline(input_shape=GO_INPUT, outputs: int = 361, *, filters: int 
     return go_heads(x, board, outputs, "go_baseline", value_head)
 
 
-def build_go_residual(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 4, value_head: str = "course") -> keras.Model:
+def build_go_residual(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 4,
+                      value_head: str = "course") -> keras.Model:
     """A residual tower (He et al.): blocks of two 3x3 convolutions with batch norm and a skip."""
     board, x = _stem(input_shape, filters, batch_norm=True)
     for _ in range(blocks):
@@ -95,8 +97,8 @@ def inverted_residual(x, expand: int, trunk: int):
     return layers.Add()([m, x])
 
 
-def build_go_mobilenet(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5, value_head: str = "course",
-                       expansion: int = 6) -> keras.Model:
+def build_go_mobilenet(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 5,
+                       value_head: str = "course", expansion: int = 6) -> keras.Model:
     """A MobileNet v2 tower (the family that won the course's tournaments): a trunk of `filters`
     planes, inverted residual blocks expanding to `expansion * filters`."""
     board, x = _stem(input_shape, filters, batch_norm=True)
@@ -105,8 +107,8 @@ def build_go_mobilenet(input_shape=GO_INPUT, outputs: int = 361, *, filters: int
     return go_heads(x, board, outputs, "go_mobilenet", value_head)
 
 
-def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 7, value_head: str = "course",
-                      expansion: int = 4) -> keras.Model:
+def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int = 32, blocks: int = 7,
+                      value_head: str = "course", expansion: int = 4) -> keras.Model:
     """The course's ConvNeXt v1 block: 7x7 depthwise, layer norm, 1x1 expand with GELU, 1x1 back, add."""
     board, x = _stem(input_shape, filters, batch_norm=True)
     for _ in range(blocks):
