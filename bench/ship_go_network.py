@@ -32,6 +32,7 @@ def card(train_run: Path, scores: dict) -> str:
     runs = chain(train_run)
     trainings = "\n".join(f"dl {' '.join(json.loads((run / 'config.json').read_text())['argv'])}" for run in runs)
     stages = "\n".join(_stage(run) for run in runs)
+    hours = sum(json.loads((run / "metrics.json").read_text())["wall_time_s"] for run in runs) / 3600
     data_run = Path(config["options"]["data"]).parent
     data = json.loads((data_run / "config.json").read_text())
     data_metrics = json.loads((data_run / "metrics.json").read_text())
@@ -57,7 +58,8 @@ dl {' '.join(data['argv'])}
   (`--validation {data['options']['validation']}`, every 20th game). Value target: 1 if White won, else 0.
 - Network: `{config['options']['network']}` tower, {metrics['parameters']:,} parameters (the course's limit:
   under 100,000), inputs the course's 31 planes (golois' encoding), heads `policy` (361) and `value`.
-- Training, stage by stage (each a `dl go train` run; the network is saved in float32):
+- Training, stage by stage (each a `dl go train` run; the network is saved in float32),
+  {hours:.2f} h of training in all:
 {stages}
 - Versions: {', '.join(f'{k} {v}' for k, v in config['versions'].items())}.
 
@@ -82,7 +84,9 @@ def _stage(run: Path) -> str:
     options = config["options"]
     start = "from scratch" if not options.get("init") else (
         "from the previous stage" + (", value head started afresh" if options.get("fresh_value_head") else ""))
+    head = options.get("value_head", "course")
     return (f"  - {start}: seed {config['seed']}, {metrics['epochs']} epoch(s) of {metrics['train_positions']:,} positions, "
+            f"the {head} value head, value loss weight {options['value_weight']}, "
             f"batch {options['batch_size']}, {options['optimizer']} at {options['learning_rate']} cosine-annealed to 0, "
             f"a random symmetry per batch, precision {metrics.get('precision', 'float32')}; {metrics['samples_per_s']:,} "
             f"positions/s, {metrics['wall_time_s'] / 3600:.2f} h on a 2-core CPU; held-out policy top-1 "

@@ -324,34 +324,20 @@ def _legal(game) -> bool:
 
 
 def _start_from(model, network: Path, *, fresh_value_head: bool = False) -> None:
-    """Copy the weights of a trained network (same architecture) into `model`; with
-    `fresh_value_head`, all but the value head's, which keeps `model`'s new initial weights (the
-    two value heads may then differ in kind: a course head's trunk can start a relative head)."""
+    """Start `model` from the network file's weights (`gonets.copy_weights`), or say in one line why not."""
     from dlcli.go.mcts import load_network
 
     try:
         source = load_network(network)
     except (OSError, ValueError) as error:
         raise DlcliError(f"--init {network}: cannot read the network ({str(error).splitlines()[0][:160]})") from None
-    mismatch = DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "
-                          "--filters and --blocks it was trained with")
-    if not fresh_value_head:
-        if [tuple(w.shape) for w in source.get_weights()] != [tuple(w.shape) for w in model.get_weights()]:
-            raise mismatch
-        model.set_weights(source.get_weights())
-        return
     from dlcli.models import gonets
 
-    def body(net):
-        head = {id(layer) for layer in gonets.value_head_layers(net)}
-        return [layer for layer in net.layers if layer.weights and id(layer) not in head]
-
-    pairs = list(zip(body(model), body(source)))
-    if len(body(model)) != len(body(source)) or any(
-            [w.shape for w in new.weights] != [w.shape for w in old.weights] for new, old in pairs):
-        raise mismatch
-    for new, old in pairs:
-        new.set_weights(old.get_weights())
+    try:
+        gonets.copy_weights(model, source, fresh_value_head=fresh_value_head)
+    except ValueError:
+        raise DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "
+                         "--filters and --blocks it was trained with") from None
 
 
 @contextmanager

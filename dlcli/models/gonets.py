@@ -152,6 +152,28 @@ def value_head_layers(model: keras.Model) -> list:
     return found
 
 
+def copy_weights(model: keras.Model, source: keras.Model, *, fresh_value_head: bool = False) -> None:
+    """Copy `source`'s weights into `model` (the same architecture); with `fresh_value_head`, all
+    but the value head's, which keeps `model`'s own (so the two value heads may differ in kind: a
+    course head's trunk can start a relative head). ValueError when the layers do not match."""
+    if not fresh_value_head:
+        if [tuple(w.shape) for w in source.get_weights()] != [tuple(w.shape) for w in model.get_weights()]:
+            raise ValueError("the networks' weights differ in shape")
+        model.set_weights(source.get_weights())
+        return
+
+    def body(net):
+        head = {id(layer) for layer in value_head_layers(net)}
+        return [layer for layer in net.layers if layer.weights and id(layer) not in head]
+
+    pairs = list(zip(body(model), body(source)))
+    if len(body(model)) != len(body(source)) or any(
+            [w.shape for w in new.weights] != [w.shape for w in old.weights] for new, old in pairs):
+        raise ValueError("the networks' trunks differ")
+    for new, old in pairs:
+        new.set_weights(old.get_weights())
+
+
 def head_names(model: keras.Model) -> list[str]:
     """The names of a model's outputs (the layers producing them: robust to .h5 reloading)."""
     return [output._keras_history.operation.name for output in model.outputs]
