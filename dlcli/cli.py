@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli import __version__
+from dlcli.commands import legacy
 from dlcli.commands.common import GlobalOptions
 from dlcli.errors import DlcliError
 
@@ -28,6 +29,7 @@ class App(typer.Typer):
 
     def __call__(self, args: list[str] | None = None, prog_name: str = "dl") -> None:
         command = typer.main.get_command(self)
+        args = legacy.rewrite(sys.argv[1:] if args is None else list(args))
         try:
             code = command.main(args=args, prog_name=prog_name, standalone_mode=False)
         except DlcliError as error:

@@ -39,7 +39,7 @@ class Trained:
 
     @property
     def network(self) -> str:
-        return str(self.options.get("model", "dense"))
+        return str(self.options.get("network", self.options.get("model", "dense")))  # "model": recorded before issue 16
 
     @property
     def num_words(self) -> int:

@@ -339,7 +339,7 @@ def test_the_multiworker_loop_refuses_input_it_cannot_shard():
 
     pipeline = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4))).batch(2)
     for x, y in ((pipeline, None), ([np.zeros((4, 2)), np.zeros((4, 2))], np.zeros(4)), (np.zeros((4, 2)), None)):
-        with pytest.raises(DlcliError, match="mirrored or default"):
+        with pytest.raises(DlcliError, match="mirrored or single"):
             distribute.fit_multiworker(None, x, y, epochs=1, batch_size=2)
 
 

@@ -28,7 +28,7 @@ from dlcli.errors import DlcliError
 DEFAULT_SEED = 0
 MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+STRATEGIES = ("auto", "single", "mirrored", "multiworker")
 # Commands whose input the multi-worker loop (numpy arrays of one input and one target) cannot shard.
 SINGLE_WORKER = {"textgen": "streams its windows from a tf.data pipeline", "go-train": "streams positions from tf.data",
                  "vae": "trains without labels", "translate": "has two inputs (source and target sentences)"}
@@ -80,6 +80,7 @@ def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
         section = section.get(name, {})
     flat = {key: value for key, value in document.items() if not isinstance(value, dict)}
     values = {key.replace("-", "_"): value for key, value in {**flat, **section}.items()}
+    values = _upgrade_configured(path, "-".join(names), values)
     parameters = {parameter.name: parameter for parameter in ctx.command.params}
     unknown = sorted(set(values) - set(parameters) - {"config"})
     if unknown:
@@ -89,6 +90,16 @@ def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
             raise DlcliError(f"--config {path}: {key.replace('_', '-')} takes a number, got {str(value).lower()}")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return path
+
+
+def _upgrade_configured(path: Path, command: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A --config file's old option names, renamed with one warning each (see `legacy`)."""
+    from dlcli.commands import legacy
+
+    upgraded, renames = legacy.upgrade(command, values)
+    for old, new in renames:
+        print(f"dl: warning: --config {path}: '{old}' is deprecated for {command}; use '{new}'", file=sys.stderr)
+    return upgraded
 
 
 def _takes_number(parameter) -> bool:
@@ -132,6 +143,9 @@ def read_resume(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
         recorded = {"dataset": config.get("dataset"), **{
             key: ",".join(map(str, value)) if isinstance(value, list) and not getattr(parameters.get(key), "multiple", True)
             else value for key, value in config.get("options", {}).items()}}
+    from dlcli.commands import legacy
+
+    recorded, _ = legacy.upgrade(config.get("command", ""), recorded)  # a run recorded under old option names
     recorded.update(seed=config.get("seed"), limit=config.get("limit"), deterministic=config.get("deterministic"))
     values = {key: value for key, value in recorded.items() if key in parameters and value is not None}
     ctx.default_map = {**(ctx.default_map or {}), **values}
@@ -149,7 +163,7 @@ COMMON_OPTIONS = [
     ("deterministic", Annotated[bool, typer.Option("--deterministic", help="Same seed, same numbers: deterministic ops (slower).", rich_help_panel="Run")], False),
     ("tensorboard", Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs to the run folder.", rich_help_panel="Run")], False),
     ("config", Annotated[Optional[Path], typer.Option(help="Read options from a TOML file; the command line wins.", callback=read_config, is_eager=True, rich_help_panel="Run")], None),
-    ("strategy", Annotated[Optional[str], typer.Option(help="auto, default, mirrored (all local GPUs) or multiworker (TF_CONFIG); default auto.", rich_help_panel="Run")], None),
+    ("strategy", Annotated[Optional[str], typer.Option(help="auto, single (one device), mirrored (all local GPUs) or multiworker (TF_CONFIG); default auto: mirrored with several GPUs, else single.", rich_help_panel="Run")], None),
     ("precision", Annotated[Optional[str], typer.Option(help="auto, float32 or bfloat16 (Keras' mixed bfloat16; outputs stay float32). auto: bfloat16 where the hardware has it and the model family is measured to gain; default auto.", rich_help_panel="Run")], None),
     ("resume", Annotated[Optional[Path], typer.Option(help="Continue an interrupted run folder from its last checkpoint.", callback=read_resume, is_eager=True, rich_help_panel="Run")], None),
 ]
@@ -239,6 +253,14 @@ def check_range(option: str, value: float | None, low: float, high: float | None
         raise DlcliError(f"{option} must be {lower}{upper}, got {value}")
 
 
+def check_validation(value: float | None, counted: str | None = "--validation-samples") -> None:
+    """--validation is a fraction (0 to 1) on every command; a count gets a pointer to `counted`."""
+    if value is not None and value >= 1 and value == int(value) and counted:
+        raise DlcliError(f"--validation is a fraction of the training samples, below 1, got {value:g}; "
+                         f"to hold out {value:g} samples use {counted} {value:g}")
+    check_range("--validation", value, 0, 1)
+
+
 class Session:
     """One training command's run: folder, display, seeding, and clean failure handling.
 
@@ -263,13 +285,19 @@ class Session:
         self.epoch_seconds: list[float] = []
 
     def __enter__(self) -> "Session":
-        strategy = choice("strategy", self.common.strategy or "auto", STRATEGIES)
+        strategy = self.common.strategy or "auto"
+        if strategy.lower() == "default":
+            from dlcli.commands import legacy
+
+            legacy.warn(self.command.replace("-", " ", 1), "--strategy default", "--strategy single")
+            strategy = "single"
+        strategy = choice("strategy", strategy, STRATEGIES)
         from dlcli import precision
 
         requested = choice("--precision", self.common.precision or "auto", precision.PRECISIONS)
         if strategy == "multiworker" and self.command in SINGLE_WORKER:
             raise DlcliError(f"--strategy multiworker: 'dl {self.command.replace('-', ' ')}' {SINGLE_WORKER[self.command]}, "
-                             "which the multi-worker loop cannot shard yet; use --strategy mirrored or default")
+                             "which the multi-worker loop cannot shard yet; use --strategy mirrored or single")
         from dlcli.run import RunFolder
 
         if self.common.resume is not None:  # checked and locked before TensorFlow loads or anything is written

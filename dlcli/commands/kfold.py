@@ -42,7 +42,7 @@ def kfold(
     check_range("--folds", folds, 2)
     check_range("--smoothing", smoothing, 0, 1)
     settings = tasks.resolve(name, **{**COURSE_KFOLD.get(name, {}), **{k: v for k, v in given.items() if v is not None},
-                                      "validation": 0})
+                                      "validation_samples": 0}, command="kfold")
 
     with Session("kfold", name, {**settings.as_dict(), "folds": folds, "final": final, "smoothing": smoothing},
                  common) as session:

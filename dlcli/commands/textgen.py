@@ -36,7 +36,7 @@ def textgen(
     dataset: Annotated[str, typer.Argument(help="The course's corpus: nietzsche (ignored with --text).")] = "nietzsche",
     text: Annotated[Optional[Path], typer.Option("--text", help="Train on this UTF-8 text file instead.", rich_help_panel="Data")] = None,
     keep_case: Annotated[bool, typer.Option("--keep-case", help="With --text: keep upper case (the course lowercases).", rich_help_panel="Data")] = False,
-    window: Annotated[int, typer.Option(help="Characters the model sees (the course's maxlen).", rich_help_panel="Data")] = 60,
+    window: Annotated[int, typer.Option(help="Characters in each input window (the course's maxlen).", rich_help_panel="Data")] = 60,
     step: Annotated[int, typer.Option(help="Characters between window starts.", rich_help_panel="Data")] = 3,
     units: Annotated[int, typer.Option(help="LSTM units.", rich_help_panel="Network")] = 128,
     epochs: Annotated[int, typer.Option(help="Training epochs (the course loops 59).", rich_help_panel="Training")] = 59,

@@ -49,7 +49,7 @@ def translate(
     embed_dim: Annotated[int, typer.Option(help="Embedding size (also each attention head's key size).", rich_help_panel="Network")] = COURSE["embed_dim"],
     dense_dim: Annotated[int, typer.Option(help="Units of the feed-forward projection.", rich_help_panel="Network")] = COURSE["dense_dim"],
     heads: Annotated[int, typer.Option(help="Attention heads.", rich_help_panel="Network")] = COURSE["heads"],
-    dropout: Annotated[float, typer.Option(help="Dropout before the output layer.", rich_help_panel="Network")] = COURSE["dropout"],
+    dropout: Annotated[float, typer.Option(help="Dropout rate before the output layer, 0 to 1.", rich_help_panel="Network")] = COURSE["dropout"],
     epochs: Annotated[int, typer.Option(help="Training epochs.", rich_help_panel="Training")] = COURSE["epochs"],
     batch_size: Annotated[int, typer.Option(help="Batch size.", rich_help_panel="Training")] = COURSE["batch_size"],
     optimizer: Annotated[str, typer.Option(help=f"One of {', '.join(OPTIMIZERS)}.", rich_help_panel="Training")] = COURSE["optimizer"],
