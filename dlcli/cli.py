@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli import __version__
-from dlcli.commands import legacy
-from dlcli.commands.common import GlobalOptions
+from dlcli import legacy
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions
 
 try:  # recent Typer vendors Click
     from typer._click.exceptions import ClickException

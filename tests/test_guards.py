@@ -100,8 +100,8 @@ def test_a_run_that_diverged_at_its_last_epoch_stays_failed_on_resume(tmp_path):
 
 
 def test_a_model_h5_that_cannot_be_written_is_a_warning_and_recorded(tmp_path, capsys):
-    from dlcli.commands.common import GlobalOptions, Session
     from dlcli.run import RunFolder
+    from dlcli.session import GlobalOptions, Session
 
     class Functional:  # a graph model whose HDF5 form fails
         def save(self, path):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import typer
 
+from dlcli import legacy
 from dlcli.cli import app
-from dlcli.commands import legacy
 from tests.conftest import assert_one_line_error, dl
 from tests.test_resume import data_folder, interrupt_after_first_epoch, run_dl
 

@@ -13,9 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.checks import check_range, choice
 from dlcli.commands import generative_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 COURSE_NOISE = (0.1, 0.05)  # mean, standard deviation of the noise added to the images
 COURSE_CODE = (0.5, 0.3)  # mean, standard deviation of the random codes decoded into new images

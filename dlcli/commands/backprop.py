@@ -15,7 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.checks import check_range, choice
+from dlcli.commands.common import with_common
+from dlcli.session import GlobalOptions, Session
 
 PARTS = ("all", "example", "exercises", "softmax", "xor")
 COURSE_ITERATIONS = 10_000

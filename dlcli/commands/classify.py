@@ -12,10 +12,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli import legacy
+from dlcli.checks import choice
 from dlcli.commands import dense_tasks as tasks
-from dlcli.commands import legacy
-from dlcli.commands.common import GlobalOptions, Session, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 COURSE_L2 = 0.001
 COURSE_DROPOUT = 0.5

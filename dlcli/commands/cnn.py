@@ -12,10 +12,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli import legacy
+from dlcli.checks import check_range, choice
 from dlcli.commands import image_tasks as tasks
-from dlcli.commands import legacy
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 NETS = ("small", "three-conv", "padded")
 BACKBONES = ("none", "vgg16")

@@ -12,7 +12,9 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from dlcli.commands.common import OPTIMIZERS, add_options, check_positive, check_range, choice
+from dlcli.checks import check_positive, check_range, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import add_options
 from dlcli.errors import DlcliError
 
 CLASSIFY_DATASETS = ("mnist", "fashion-mnist", "imdb", "reuters", "digits")
@@ -108,7 +110,7 @@ def resolve(dataset: str, kind: str = "dense", command: str = "classify", **give
 def _validation(command: str, given: dict[str, Any]) -> dict[str, Any]:
     """--validation (a fraction) or --validation-samples (a count), not both; the old `--validation N`
     count still works for a release (see `legacy`)."""
-    from dlcli.commands import legacy
+    from dlcli import legacy
 
     count = legacy.validation_count(command, given.get("validation"))
     if count is not None:

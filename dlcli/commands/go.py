@@ -13,9 +13,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.checks import check_range, choice
+from dlcli.choices import OPTIMIZERS
 from dlcli.commands import go_play
-from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
 FORMATS = ("auto", "sgf", "games-data")
@@ -208,7 +211,7 @@ def _load_network(network: Path):
     if not path.is_file():
         raise DlcliError(f"{network}: no such network file; give a .h5 or .keras file, a `dl go train` run folder "
                          "or 'default'")
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import keras

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, add_options, check_range, with_common
+from dlcli.checks import check_range
+from dlcli.commands.common import add_options, with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 COURSE_SECONDS = 2.0  # the course's tournaments: 2 seconds of CPU per move
 SEARCH_OPTIONS = [
@@ -74,7 +76,7 @@ def _network_spec(model: Optional[Path], common: GlobalOptions, search: dict[str
 
 def _engine(spec, seed: int, **overrides):
     """The search engine of a network spec; an unreadable or unfit network is one line."""
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     from dlcli.go import mcts
@@ -99,7 +101,7 @@ def gtp(
     from dlcli.go.gtp import GtpServer
 
     spec = _network_spec(model, common, search)
-    engine = _engine(spec, seed=common.seed or 0)
+    engine = _engine(spec, seed=common.random_seed)
     print(f"dl go gtp: {spec.label} ready ({spec.source}); {_describe(search)}", file=sys.stderr)
     GtpServer(engine, name="dlcli", version=__version__, komi=komi).serve(sys.stdin, sys.stdout)
 

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from dlcli.commands.common import OPTIMIZERS, add_options, check_range, check_validation, choice
+from dlcli.checks import check_range, check_validation, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import add_options
 from dlcli.errors import DlcliError
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "digits")

@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 
+from dlcli.checks import check_range, choice
 from dlcli.commands import dense_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 DATASETS = tasks.REGRESS_DATASETS + tasks.CLASSIFY_DATASETS
 # The course's K-fold loop uses batch size 1 and 100 epochs: on the real data that over-fits by

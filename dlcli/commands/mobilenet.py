@@ -12,10 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.checks import check_positive, check_range, choice
 from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import (GlobalOptions, Session, check_positive, check_range, choice,
-                                   import_tensorflow_quietly, with_common)
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dlcli.models.mobilenet.BLOCKS, without importing Keras
 # The course's tower: five blocks on a 16-channel trunk, expanded 6x inside (96); L2 1e-4. It

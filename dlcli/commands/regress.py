@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 
+from dlcli.checks import choice
 from dlcli.commands import dense_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, choice, with_common
+from dlcli.commands.common import with_common
+from dlcli.session import GlobalOptions, Session
 
 
 def register(app: typer.Typer) -> None:

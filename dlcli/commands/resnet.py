@@ -13,9 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.checks import check_positive, check_range, choice
 from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_positive, check_range, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 STYLES = ("functional", "subclass")
 # The course's ResNet exercise: Adam, 10 epochs, batch 256, validation_split 0.1; a tower of five

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from dlcli.commands.common import check_range
+from dlcli.checks import check_range
 from dlcli.errors import DlcliError
 
 SHOWN_CHARACTERS = 48  # of the one sample shown live after each epoch

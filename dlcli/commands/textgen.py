@@ -17,10 +17,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, import_tensorflow_quietly, with_common
+from dlcli.checks import check_range, choice
+from dlcli.commands.common import with_common
 from dlcli.commands.sequence_tasks import SampleBook, comma_separated, decode, limited, window_batches
 from dlcli.errors import DlcliError
 from dlcli.run import load_model, trained_run
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 DATASETS = ("nietzsche",)
 COURSE_TEMPERATURES = "0.2,0.5,1.0,1.2"
@@ -147,7 +149,7 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     unknown = sorted(set(prompt) - set(characters))
     if unknown:
         raise DlcliError(f"the prompt has characters the model never saw: {''.join(unknown)!r}; remove them")
-    seed = 0 if common.seed is None else common.seed
+    seed = common.random_seed
     keras.utils.set_random_seed(seed)
     ids = [characters.index(c) for c in prompt]
     (continuation,) = charlstm.generate(net, ids, length, (temperature,), np.random.default_rng(seed))

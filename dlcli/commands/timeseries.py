@@ -15,10 +15,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import legacy
-from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, check_validation, choice, with_common
+from dlcli import legacy
+from dlcli.checks import check_range, check_validation, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import with_common
 from dlcli.commands.sequence_tasks import comma_separated, errors, limited, multistep_scores
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 DATASETS = ("sinwave", "sp500")
 NORMALISED = ("sp500",)  # the course normalises the S&P 500 windows, not the sine wave

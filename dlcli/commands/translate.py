@@ -18,9 +18,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlcli.commands.common import (OPTIMIZERS, GlobalOptions, Session, check_positive, check_range, choice,
-                                   import_tensorflow_quietly, with_common)
+from dlcli.checks import check_positive, check_range, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 DATASET = "spa-eng"
 DECODERS = ("fast", "course")

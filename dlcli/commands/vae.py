@@ -15,11 +15,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.checks import check_range, choice
 from dlcli.commands import generative_tasks as tasks
-from dlcli.commands.common import (DEFAULT_SEED, GlobalOptions, Session, check_range, choice,
-                                   import_tensorflow_quietly, with_common)
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
 from dlcli.run import load_model, trained_run
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 GRID_SIDE = 30  # the course's n = 30
 PARTS = ("encoder.keras", "decoder.keras")
@@ -106,7 +107,7 @@ def sample_images(model: Optional[Path], count: int, output: Optional[Path], com
     import json
 
     run = trained_run("vae", model, common.runs_dir, needs=PARTS)
-    seed = DEFAULT_SEED if common.seed is None else common.seed
+    seed = common.random_seed
     target = Path(output) if output is not None else run / "plots" / f"samples-{count}-seed{seed}.png"
     if target.suffix.lower() != ".png":
         raise DlcliError(f"--output {output} must name a .png file")
