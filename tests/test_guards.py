@@ -278,7 +278,7 @@ def test_go_gtp_and_match_with_a_model_that_will_not_deserialise_are_one_line(tm
         code, _, stderr = run_dl(*args, "--runs-dir", tmp_path / "runs")
         lines = stderr.strip().splitlines()
         assert code == 2 and len(lines) == 1 and "Traceback" not in stderr, stderr
-        assert "net.keras: cannot play with this network (it does not load: Could not locate class" in lines[0]
+        assert f"cannot load the network {model}: Could not locate class" in lines[0]
 
 
 ENGINE = textwrap.dedent("""

@@ -201,28 +201,13 @@ def info(
 
 def _load_network(network: Path):
     """(file, Keras model) for a network argument: a file, a run folder, or 'default' (shipped)."""
-    from dlcli import pretrained
-
-    if str(network) == pretrained.DEFAULT:
-        path = pretrained.go_network()
-    else:
-        path = next((network / name for name in ("model.h5", "model.keras") if (network / name).is_file()),
-                    network / "model.h5") if network.is_dir() else network
-    if not path.is_file():
-        raise DlcliError(f"{network}: no such network file; give a .h5 or .keras file, a `dl go train` run folder "
-                         "or 'default'")
+    from dlcli import modelfiles, pretrained
     from dlcli.session import import_tensorflow_quietly
 
+    fix = "give a .h5 or .keras network, a `dl go train` run folder or 'default'"
+    path = pretrained.go_network() if str(network) == pretrained.DEFAULT else modelfiles.find(network, what="network", fix=fix)
     import_tensorflow_quietly()
-    import keras
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise DlcliError(f"{path} is not a Keras model ({reason}); give a .h5 or .keras network") from None
-    if not isinstance(model, keras.Model):
-        raise DlcliError(f"{path} is not a Keras model; give a .h5 or .keras network")
+    model = modelfiles.load(path, what="network", fix=fix)
     return path, model
 
 
@@ -329,8 +314,8 @@ def _start_from(model, network: Path, *, fresh_value_head: bool = False) -> None
 
     try:
         source = load_network(network)
-    except (OSError, ValueError) as error:
-        raise DlcliError(f"--init {network}: cannot read the network ({str(error).splitlines()[0][:160]})") from None
+    except DlcliError as error:
+        raise DlcliError(f"--init {network}: {error}") from None
     shapes = [tuple(w.shape) for w in model.get_weights()]
     if [tuple(w.shape) for w in source.get_weights()] != shapes:
         raise DlcliError(f"--init {network}: its layers differ from this --network; give the same --network, "

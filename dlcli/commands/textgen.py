@@ -21,7 +21,7 @@ from dlcli.checks import check_range, choice
 from dlcli.commands.common import with_common
 from dlcli.commands.sequence_tasks import SampleBook, comma_separated, decode, limited, window_batches
 from dlcli.errors import DlcliError
-from dlcli.run import load_model, trained_run
+from dlcli.run import load_model, model_file
 from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 DATASETS = ("nietzsche",)
@@ -129,10 +129,7 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     """Continue `prompt` with a saved textgen model; print prompt + continuation on stdout."""
     if not prompt:
         raise DlcliError("generating needs a text to continue: pass --prompt \"...\" (not empty)")
-    if model is not None and model.is_file():
-        path = model
-    else:
-        path = trained_run("textgen", model, common.runs_dir, ("model.keras",)) / "model.keras"
+    path = model_file("textgen", model, common.runs_dir)
     import_tensorflow_quietly()
     import keras
     import numpy as np

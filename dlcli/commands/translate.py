@@ -118,15 +118,13 @@ def read_stdin() -> str:
 def model_file(model: Optional[Path], runs_dir: Optional[Path]) -> Path:
     """The model.keras of a translate run (`--model`, else the newest complete one), or a model file
     given by path outside any run folder."""
-    from dlcli.run import runs_root, trained_run
+    from dlcli.run import model_file as trained_model_file
+    from dlcli.run import runs_root
 
-    path = None if model is None else Path(model)
-    if path is not None and path.is_file() and not (path.parent / "config.json").is_file():
-        return path
     try:
-        return trained_run("translate", path, runs_dir) / "model.keras"
+        return trained_model_file("translate", model, runs_dir)
     except DlcliError:
-        if path is not None:
+        if model is not None:
             raise
         raise DlcliError(f"no trained translation model under {runs_root(runs_dir)}; "
                          "train one with dl translate --train, or pass --model PATH") from None
@@ -135,14 +133,10 @@ def model_file(model: Optional[Path], runs_dir: Optional[Path]) -> Path:
 def load_translator(path: Path):
     """A `Translator` over the end-to-end model saved at `path`; one-line error for any other file."""
     import_tensorflow_quietly()
-    import keras
-
     from dlcli.models import transformer
+    from dlcli.run import load_model
 
-    try:
-        saved = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise DlcliError(f"cannot load the model '{path}' ({type(error).__name__}); pass a translate run folder or its model.keras") from None
+    saved = load_model(path, fix="pass a translate run folder or its model.keras")
     if not transformer.is_translator(saved):
         raise DlcliError(f"'{path}' is not a translation model (no vectorisers); pass a folder written by dl translate --train")
     return transformer.Translator(saved)
