@@ -5,3 +5,5 @@ place, so that `dl mobilenet --help` and `dlcli.models.mobilenet` cannot disagre
 """
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
+MOBILENET_BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dl mobilenet --block; dlcli.models.mobilenet
+GO_NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dl go train --network; dlcli.models.gonets.GO_BUILDERS

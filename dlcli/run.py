@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcli import modelfiles
-from dlcli.atomic import atomic_path, write_json, write_text  # noqa: F401 - run folders write through these
+from dlcli.atomic import atomic_path, write_json, write_text
 from dlcli.errors import DlcliError
 
 RUNS_ENV = "DLCLI_RUNS"

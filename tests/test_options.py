@@ -102,6 +102,16 @@ def test_help_shows_the_options_and_hides_the_old_spellings(path, capsys, monkey
         assert old not in shown
 
 
+def test_the_choice_lists_are_the_builders_own():
+    """--help offers the lists in dlcli.choices without Keras; the builders accept exactly those."""
+    from dlcli import choices
+    from dlcli.models import gonets, mobilenet
+
+    assert tuple(gonets.GO_BUILDERS) == choices.GO_NETWORKS
+    assert mobilenet.BLOCKS == choices.MOBILENET_BLOCKS
+    assert "--block" in visible_options(COMMANDS["mobilenet"])
+
+
 def test_root_help_names_every_classify_dataset(capsys, monkeypatch):
     from dlcli.commands.dense_tasks import CLASSIFY_DATASETS
 

@@ -399,7 +399,7 @@ def show_xor(console, xor: dict[str, Any]) -> None:
 
 def write_curves(session: Session, curves: dict[str, tuple[list[int], list[float]]]) -> None:
     """curves.csv: every recorded loss curve, one row per (curve, step, loss)."""
-    from dlcli.run import write_text
+    from dlcli.atomic import write_text
 
     if not curves:
         return

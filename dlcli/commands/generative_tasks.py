@@ -34,7 +34,7 @@ def save_arrays(target: Path, arrays: dict[str, Any]) -> Path:
     """Write numpy arrays atomically as one .npz file."""
     import numpy as np
 
-    from dlcli.run import atomic_path
+    from dlcli.atomic import atomic_path
 
     with atomic_path(target) as temporary:
         with open(temporary, "wb") as handle:

@@ -14,23 +14,28 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli.checks import check_range, choice
-from dlcli.choices import OPTIMIZERS
+from dlcli.choices import GO_NETWORKS, OPTIMIZERS
 from dlcli.commands import go_play
 from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
 from dlcli.session import GlobalOptions, Session
 
-NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
+NETWORKS = GO_NETWORKS  # dlcli.models.gonets.GO_BUILDERS' names, without importing Keras
 FORMATS = ("auto", "sgf", "games-data")
 COURSE_MAX_PARAMS = 100_000
 COURSE_BATCH = 128
 COURSE_EPOCHS = 20
 
-go_app = typer.Typer(help="The course's Go project: training data, policy/value networks, network checks.",
-                     no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    """`dl go` and its commands: part 1's here (data, train, eval, info), part 2's from `go_play`."""
+    go_app = typer.Typer(help="The course's Go project: training data, policy/value networks, network checks.",
+                         no_args_is_help=True)
+    go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
+    go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
+    go_app.command("eval", help="Score a network on recorded games: policy top-1/top-5, value MSE, by phase of the game.")(with_common(evaluate))
+    go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))
+    go_play.register(go_app)
     app.add_typer(go_app, name="go")
 
 
@@ -343,10 +348,3 @@ def _bar(session: Session, description: str, total: int):
         session.display.message(f"{description}: {total} files")
     with bar:
         yield lambda done: bar.update(task, completed=done)
-
-
-go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
-go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
-go_app.command("eval", help="Score a network on recorded games: policy top-1/top-5, value MSE, by phase of the game.")(with_common(evaluate))
-go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))
-go_play.register(go_app)

@@ -76,9 +76,9 @@ def textgen(
         import numpy as np
 
         from dlcli import models, plots, training
+        from dlcli.atomic import write_json, write_text
         from dlcli.data import sequences
         from dlcli.models import charlstm
-        from dlcli.run import write_json, write_text
 
         corpus = session.load(name) if from_file is None else session.record(from_file)
         codes = sequences.whole(corpus)

@@ -74,8 +74,8 @@ def timeseries(
 
     with Session("timeseries", name, options, common) as session:
         from dlcli import models, plots, training
+        from dlcli.atomic import write_text
         from dlcli.data import sequences, transforms
-        from dlcli.run import write_text
 
         data = session.load(name) if from_file is None else session.record(from_file)
         values = sequences.whole(data)

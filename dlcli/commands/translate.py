@@ -173,9 +173,9 @@ def train_translator(settings: dict[str, Any], common: GlobalOptions) -> None:
     """The course's training exercise: vectorise, fit with teacher forcing, score the test split, save."""
     with Session("translate", DATASET, settings, common) as session:
         from dlcli import models, plots, training
+        from dlcli.atomic import write_text
         from dlcli.data import pairs
         from dlcli.models import transformer
-        from dlcli.run import write_text
 
         data = session.load(DATASET)
         held_out = pairs.validation_count(len(data.x_train))
