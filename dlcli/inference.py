@@ -72,20 +72,13 @@ def open_run(path: Path) -> Trained:
 
 # --- the training data's own preparation ------------------------------------------------------
 
-def _image_array(trained: Trained, x: np.ndarray, peak: float) -> np.ndarray:
-    x = np.asarray(x, dtype="float32") / np.float32(peak)
-    if trained.command in IMAGE_COMMANDS and x.ndim == 3:
-        x = x[..., None]
-    return x
-
-
 def prepare(trained: Trained, dataset) -> np.ndarray:
     """The dataset's test inputs as the run's command prepared them (tabular: standardised with the
     training statistics of the samples it trained on)."""
     from dlcli.data import transforms
 
     if dataset.kind == "images":
-        return _image_array(trained, dataset.x_test, 16.0 if dataset.name == "digits" else 255.0)
+        return transforms.prepare_images(dataset.x_test, dataset.name, channel_axis=trained.command in IMAGE_COMMANDS)
     if dataset.kind == "sequences":
         return _sequences(trained, dataset.x_test)
     if dataset.kind == "tabular":

@@ -26,7 +26,7 @@ def load_images(session, name: str):
     dataset = session.load(name)
     if len(dataset.x_train) == 0 or len(dataset.x_test) == 0:
         raise DlcliError(f"{name} has no training or no test images; use a larger --limit")
-    x_train, x_test = (np.expand_dims(transforms.scale_images(x), -1) for x in (dataset.x_train, dataset.x_test))
+    x_train, x_test = (transforms.prepare_images(x, name) for x in (dataset.x_train, dataset.x_test))
     return x_train, x_test, np.asarray(dataset.y_test, dtype="int64"), dataset.class_names
 
 
