@@ -21,7 +21,7 @@ DENSE_COMMANDS = ("classify", "regress", "kfold")
 IMAGE_COMMANDS = ("cnn", "resnet", "mobilenet")
 SUPPORTED = DENSE_COMMANDS + IMAGE_COMMANDS
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-TRANSFORMER_LENGTH = 600  # dense_tasks.TRANSFORMER_SEQUENCE_LENGTH, without importing the command layer
+TRANSFORMER_LENGTH = 600  # commands.families.dense.TRANSFORMER_SEQUENCE_LENGTH, without importing the command layer
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras.preprocessing.text's default filters
 START, OOV, INDEX_FROM = 1, 2, 3
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcli import modelfiles
-from dlcli.atomic import atomic_path, write_json, write_text
+from dlcli.atomic import atomic_path, write_arrays, write_json, write_text
 from dlcli.errors import DlcliError
 
 RUNS_ENV = "DLCLI_RUNS"
@@ -127,6 +127,10 @@ class RunFolder:
 
     def write_history(self, history: dict[str, list[float]]) -> None:
         write_text(self.path / "history.csv", history_csv(history))
+
+    def save_arrays(self, name: str, arrays: dict[str, Any]) -> Path:
+        """numpy arrays kept beside the models (`name`.npz: inputs and what the networks made of them)."""
+        return write_arrays(self.path / name, arrays)
 
     def save_model(self, model, name: str = "model", formats: tuple[str, ...] = ("keras", "h5")) -> list[str]:
         """Save `model` as name.keras and, for a Functional or Sequential model that serialises to

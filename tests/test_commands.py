@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dlcli import data
-from dlcli.commands import dense_tasks
+from dlcli.commands.families import dense as dense_tasks
 from tests import datafiles
 from tests.conftest import assert_one_line_error, dl
 

@@ -113,7 +113,7 @@ def test_the_choice_lists_are_the_builders_own():
 
 
 def test_root_help_names_every_classify_dataset(capsys, monkeypatch):
-    from dlcli.commands.dense_tasks import CLASSIFY_DATASETS
+    from dlcli.commands.families.dense import CLASSIFY_DATASETS
 
     monkeypatch.setenv("COLUMNS", "300")
     with pytest.raises(SystemExit):

@@ -153,7 +153,7 @@ def test_multiworker_training_on_two_local_workers(tmp_path):
     import numpy as np
 
     from dlcli import data
-    from dlcli.commands import dense_tasks
+    from dlcli.commands.families import dense as dense_tasks
 
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}

@@ -14,7 +14,7 @@ import pytest
 
 import dlcli.models  # noqa: F401 - registers the custom layers for reloading
 from dlcli import data
-from dlcli.commands import image_tasks
+from dlcli.commands.families import images as image_tasks
 from tests import datafiles
 from tests.conftest import assert_one_line_error, dl
 

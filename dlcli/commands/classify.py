@@ -14,7 +14,7 @@ import typer
 
 from dlcli import legacy
 from dlcli.checks import choice
-from dlcli.commands import dense_tasks as tasks
+from dlcli.commands.families import dense as tasks
 from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
 from dlcli.session import GlobalOptions, Session

@@ -14,7 +14,7 @@ import typer
 
 from dlcli import legacy
 from dlcli.checks import check_range, choice
-from dlcli.commands import image_tasks as tasks
+from dlcli.commands.families import images as tasks
 from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
 from dlcli.session import GlobalOptions, Session

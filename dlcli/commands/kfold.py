@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from dlcli.checks import check_range, choice
-from dlcli.commands import dense_tasks as tasks
+from dlcli.commands.families import dense as tasks
 from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
 from dlcli.session import GlobalOptions, Session

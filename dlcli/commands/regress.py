@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from dlcli.checks import choice
-from dlcli.commands import dense_tasks as tasks
+from dlcli.commands.families import dense as tasks
 from dlcli.commands.common import with_common
 from dlcli.session import GlobalOptions, Session
 

@@ -19,7 +19,7 @@ import typer
 
 from dlcli.checks import check_range, choice
 from dlcli.commands.common import with_common
-from dlcli.commands.sequence_tasks import SampleBook, comma_separated, decode, limited, window_batches
+from dlcli.commands.families.sequences import SampleBook, comma_separated, decode, limited
 from dlcli.errors import DlcliError
 from dlcli.run import load_model, model_file
 from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
@@ -110,7 +110,7 @@ def textgen(
             return {"sample": book.line(SHOWN_TEMPERATURE)}
 
         global_batch = batch_size * session.strategy.num_replicas_in_sync  # --batch-size is per replica
-        batches, epoch_order = window_batches(codes, starts, window, global_batch, session.seed)
+        batches, epoch_order = sequences.window_batches(codes, starts, window, global_batch, session.seed)
         history = session.fit(net, batches, None, epochs=epochs, batch_size=None, samples=len(starts),
                               annotate=sample_after_epoch, callbacks=[epoch_order])
         plots.training_curves(history, session.run.plots / "curves.png", title=name)

@@ -19,7 +19,7 @@ from dlcli import legacy
 from dlcli.checks import check_range, check_validation, choice
 from dlcli.choices import OPTIMIZERS
 from dlcli.commands.common import with_common
-from dlcli.commands.sequence_tasks import comma_separated, errors, limited, multistep_scores
+from dlcli.commands.families.sequences import comma_separated, limited
 from dlcli.errors import DlcliError
 from dlcli.session import GlobalOptions, Session
 
@@ -76,6 +76,7 @@ def timeseries(
         from dlcli import models, plots, training
         from dlcli.atomic import write_text
         from dlcli.data import sequences, transforms
+        from dlcli.models import timeseries as lstm
 
         data = session.load(name) if from_file is None else session.record(from_file)
         values = sequences.whole(data)
@@ -100,8 +101,8 @@ def timeseries(
 
         truth, naive = test_rows[:, -1], test_rows[:, -2]  # naive: the next value equals the last one
         predicted = predict(test_rows[:, :-1])
-        scores = {**errors("test", truth, predicted), **errors("naive", truth, naive)}
-        starts, forecasts, multistep = multistep_scores(predict, test_rows, horizon)
+        scores = {**lstm.errors("test", truth, predicted), **lstm.errors("naive", truth, naive)}
+        starts, forecasts, multistep = lstm.multistep_scores(predict, test_rows, horizon)
         scores.update(multistep)
 
         better = "model" if scores["test_mae"] < scores["naive_mae"] else "naive"
