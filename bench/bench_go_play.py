@@ -34,7 +34,7 @@ GNUGO_FLAGS = "--mode gtp --level 1 --chinese-rules --positional-superko --captu
 
 def search_speed(archive: Path, playouts: int = 256, repeats: int = 2) -> dict:
     """Playouts per second at batch sizes 1, 8 and 32 (best of `repeats`), with what the time goes to."""
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     from dlcli.go import features, mcts, sgf

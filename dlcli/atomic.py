@@ -44,6 +44,16 @@ def write_json(target: Path, value: Any) -> None:
     write_text(target, json.dumps(value, indent=2, sort_keys=False, default=_plain) + "\n")
 
 
+def write_arrays(target: Path, arrays: dict[str, Any]) -> Path:
+    """numpy arrays as one .npz file, written atomically."""
+    import numpy as np
+
+    with atomic_path(target) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+    return target
+
+
 def _plain(value: Any) -> Any:
     """JSON fallback for numpy scalars and arrays, and paths."""
     if hasattr(value, "tolist"):

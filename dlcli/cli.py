@@ -14,8 +14,9 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli import __version__
-from dlcli.commands.common import GlobalOptions
+from dlcli import legacy
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions
 
 try:  # recent Typer vendors Click
     from typer._click.exceptions import ClickException
@@ -28,6 +29,7 @@ class App(typer.Typer):
 
     def __call__(self, args: list[str] | None = None, prog_name: str = "dl") -> None:
         command = typer.main.get_command(self)
+        args = legacy.rewrite(sys.argv[1:] if args is None else list(args))
         try:
             code = command.main(args=args, prog_name=prog_name, standalone_mode=False)
         except DlcliError as error:

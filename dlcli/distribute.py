@@ -1,6 +1,7 @@
 """Where training runs: one device, all local GPUs, or several machines (`--strategy`).
 
-`auto` mirrors over the local GPUs when there is more than one, else uses the default strategy.
+`auto` mirrors over the local GPUs when there is more than one, else uses `single` (TensorFlow's default
+strategy: one device).
 `multiworker` is `tf.distribute.MultiWorkerMirroredStrategy`, configured by the standard
 `TF_CONFIG` variable. Keras 3's `fit` cannot drive that strategy (keras-team/keras#20585: its
 data-batch and log reductions fail on per-replica values), so `fit_multiworker` runs the same
@@ -52,8 +53,8 @@ def task_name() -> str:
 def make_strategy(name: str) -> tuple[str, tf.distribute.Strategy]:
     """The strategy called `name` (auto resolved), created before any model."""
     if name == "auto":
-        name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "default"
-    if name == "default":
+        name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "single"
+    if name == "single":
         return name, tf.distribute.get_strategy()
     if name == "mirrored":
         return name, tf.distribute.MirroredStrategy()
@@ -97,7 +98,7 @@ def fit_multiworker(model: keras.Model, x, y, *, epochs: int, batch_size: int, v
     """`model.fit` for MultiWorkerMirroredStrategy: synchronous data-parallel steps, same callbacks."""
     if y is None or not all(hasattr(a, "shape") and hasattr(a, "__len__") for a in (x, y)):
         raise DlcliError("--strategy multiworker shards arrays of one input and one target; this command trains "
-                         "on other input (a tf.data pipeline, several inputs or no labels): use --strategy mirrored or default")
+                         "on other input (a tf.data pipeline, several inputs or no labels): use --strategy mirrored or single")
     strategy = tf.distribute.get_strategy()
     with strategy.scope():  # build weights, optimizer and metric state before any replica step
         model._symbolic_build(data_batch=(x[:1], y[:1]))  # Keras' own builder, fed a local batch

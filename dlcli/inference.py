@@ -21,7 +21,7 @@ DENSE_COMMANDS = ("classify", "regress", "kfold")
 IMAGE_COMMANDS = ("cnn", "resnet", "mobilenet")
 SUPPORTED = DENSE_COMMANDS + IMAGE_COMMANDS
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-TRANSFORMER_LENGTH = 600  # dense_tasks.TRANSFORMER_SEQUENCE_LENGTH, without importing the command layer
+TRANSFORMER_LENGTH = 600  # commands.families.dense.TRANSFORMER_SEQUENCE_LENGTH, without importing the command layer
 KERAS_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras.preprocessing.text's default filters
 START, OOV, INDEX_FROM = 1, 2, 3
 
@@ -39,7 +39,7 @@ class Trained:
 
     @property
     def network(self) -> str:
-        return str(self.options.get("model", "dense"))
+        return str(self.options.get("network", self.options.get("model", "dense")))  # "model": recorded before issue 16
 
     @property
     def num_words(self) -> int:
@@ -72,20 +72,13 @@ def open_run(path: Path) -> Trained:
 
 # --- the training data's own preparation ------------------------------------------------------
 
-def _image_array(trained: Trained, x: np.ndarray, peak: float) -> np.ndarray:
-    x = np.asarray(x, dtype="float32") / np.float32(peak)
-    if trained.command in IMAGE_COMMANDS and x.ndim == 3:
-        x = x[..., None]
-    return x
-
-
 def prepare(trained: Trained, dataset) -> np.ndarray:
     """The dataset's test inputs as the run's command prepared them (tabular: standardised with the
     training statistics of the samples it trained on)."""
     from dlcli.data import transforms
 
     if dataset.kind == "images":
-        return _image_array(trained, dataset.x_test, 16.0 if dataset.name == "digits" else 255.0)
+        return transforms.prepare_images(dataset.x_test, dataset.name, channel_axis=trained.command in IMAGE_COMMANDS)
     if dataset.kind == "sequences":
         return _sequences(trained, dataset.x_test)
     if dataset.kind == "tabular":

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dlcli.atomic import atomic_path, write_json, write_text  # noqa: F401 - run folders write through these
+from dlcli import modelfiles
+from dlcli.atomic import atomic_path, write_arrays, write_json, write_text
 from dlcli.errors import DlcliError
 
 RUNS_ENV = "DLCLI_RUNS"
@@ -126,6 +127,10 @@ class RunFolder:
 
     def write_history(self, history: dict[str, list[float]]) -> None:
         write_text(self.path / "history.csv", history_csv(history))
+
+    def save_arrays(self, name: str, arrays: dict[str, Any]) -> Path:
+        """numpy arrays kept beside the models (`name`.npz: inputs and what the networks made of them)."""
+        return write_arrays(self.path / name, arrays)
 
     def save_model(self, model, name: str = "model", formats: tuple[str, ...] = ("keras", "h5")) -> list[str]:
         """Save `model` as name.keras and, for a Functional or Sequential model that serialises to
@@ -250,17 +255,21 @@ def trained_run(command: str, model: str | Path | None = None, runs_dir: str | P
     return run
 
 
-def load_model(path: str | Path):
-    """A saved model (.keras or .h5) with our custom layers registered; one line if it won't load."""
-    import keras
+def model_file(command: str, model: str | Path | None = None, runs_dir: str | Path | None = None,
+               name: str = "model.keras") -> Path:
+    """The model file inference on `command` uses: `model` itself when it is a file outside any run
+    folder, else `name` in the complete run folder `trained_run` picks (`model`, or the newest)."""
+    path = None if model is None else Path(model)
+    if path is not None and path.is_file() and not (path.parent / "config.json").is_file():
+        return modelfiles.find(path)
+    return trained_run(command, path, runs_dir, (name,)) / name
 
+
+def load_model(path: str | Path, *, fix: str = ""):
+    """A saved model (.keras or .h5) with our custom layers registered; one line if it won't load."""
     import dlcli.models  # noqa: F401 - registers the custom layers
 
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DlcliError(f"cannot load the model {path}: {reason}") from None
+    return modelfiles.load(path, fix=fix)
 
 
 def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True) -> Path:

@@ -16,8 +16,8 @@ import keras
 import numpy as np
 
 from dlcli import distribute, interrupts
+from dlcli.atomic import atomic_path, write_json
 from dlcli.errors import DlcliError, TrainingDiverged
-from dlcli.run import atomic_path, write_json
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and the backend; with `deterministic`, make TensorFlow's ops deterministic too."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dlcli import data
-from dlcli.commands import dense_tasks
+from dlcli.commands.families import dense as dense_tasks
 from tests import datafiles
 from tests.conftest import assert_one_line_error, dl
 
@@ -54,7 +54,7 @@ def test_classify_digits_end_to_end(tmp_path):
     result = dl("classify", "digits", "--epochs", "3", "--runs-dir", tmp_path)
     assert result.code == 0, result.stderr
     metrics, config = assert_complete_run(result.run, "classify", "digits", 3)
-    assert config["options"]["units"] == 64 and config["options"]["validation"] == 300
+    assert config["options"]["units"] == 64 and config["options"]["validation_samples"] == 300
     assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_samples"] == 360
     assert (result.run / "plots" / "confusion.png").exists()
     assert "epoch 3/3" in result.stderr and "samples/s" in result.stderr
@@ -81,7 +81,7 @@ def test_classify_mnist_uses_course_defaults_and_keeps_the_users_file(tmp_path):
 def test_classify_imdb_multi_hot_binary(tmp_path):
     folder = tmp_path / "data"
     datafiles.write_imdb(folder)
-    result = dl("classify", "imdb", "--validation", "10", "--epochs", "2", "--num-words", "50",
+    result = dl("classify", "imdb", "--validation-samples", "10", "--epochs", "2", "--num-words", "50",
                 "--data-dir", folder, "--runs-dir", tmp_path, "--quiet")
     assert result.code == 0, result.stderr
     metrics, config = assert_complete_run(result.run, "classify", "imdb", 2)
@@ -94,7 +94,7 @@ def test_classify_imdb_multi_hot_binary(tmp_path):
 def test_classify_reuters_compare_overlays_three_variants(tmp_path):
     folder = tmp_path / "data"
     datafiles.write_reuters(folder)
-    result = dl("classify", "reuters", "--compare", "--validation", "10", "--epochs", "2",
+    result = dl("classify", "reuters", "--compare", "--validation-samples", "10", "--epochs", "2",
                 "--data-dir", folder, "--runs-dir", tmp_path, "--quiet")
     assert result.code == 0, result.stderr
     run = result.run
@@ -194,8 +194,8 @@ def test_nan_training_stops_naming_the_epoch_and_marks_the_run(tmp_path):
 
 
 def test_validation_larger_than_training_set(tmp_path):
-    result = dl("classify", "digits", "--validation", "5000", "--runs-dir", tmp_path)
-    assert_one_line_error(result, "--validation 5000")
+    result = dl("classify", "digits", "--validation-samples", "5000", "--runs-dir", tmp_path)
+    assert_one_line_error(result, "--validation-samples 5000", "no training data")
 
 
 def test_kfold_takes_a_classification_dataset(tmp_path):

@@ -581,3 +581,28 @@ def test_decode_review_like_the_course(folder):
     assert transforms.decode_review(ds.x_train[0], ds.vocabulary) == course
     assert transforms.decode_review(ds.x_train[0], raw_index, index_from=3) == course
     assert transforms.decode_review([1, 2, 4, 999], {"w1": 4}) == "? ? w1 ?"
+
+
+def test_one_validation_split_rounds_as_keras():
+    """Every command cuts its validation samples here: the training part is floor(n (1 - f)), as
+    Keras' validation_split, so 10 samples at 0.15 hold out 2 (8/2) whichever command asks."""
+    assert transforms.validation_count(10, 0.15) == 2
+    assert transforms.validation_count(60_000, 0.1) == 6000 and transforms.validation_count(5, 0) == 0
+    x, y = np.arange(10), np.arange(10) * 10
+    (train, _), (held, held_y) = transforms.hold_out(x, y, 2, option="--validation 0.15")
+    assert list(train) == list(range(8)) and list(held) == [8, 9] and list(held_y) == [80, 90]  # the last, as Keras
+    (train, _), (held, _) = transforms.hold_out(x, y, 3, first=True, option="--validation-samples 3")
+    assert list(held) == [0, 1, 2] and list(train) == list(range(3, 10))  # the first, as the course's x_train[:N]
+    assert transforms.hold_out(x, y, 0, option="--validation 0") == ((x, y), None)
+    with pytest.raises(DlcliError, match="--validation-samples 10 leaves no training data out of 10"):
+        transforms.hold_out(x, y, 10, first=True, option="--validation-samples 10")
+
+
+def test_one_image_preparation():
+    grey = np.full((2, 8, 8), 16, dtype=np.uint8)
+    assert transforms.prepare_images(grey, "digits").shape == (2, 8, 8, 1)
+    assert transforms.prepare_images(grey, "digits").max() == 1.0  # digits count 0..16
+    flat = transforms.prepare_images(np.full((2, 28, 28), 255, dtype=np.uint8), "mnist", channel_axis=False)
+    assert flat.shape == (2, 28, 28) and flat.dtype == np.float32 and flat.max() == 1.0
+    colour = transforms.prepare_images(np.zeros((2, 32, 32, 3), dtype=np.uint8), "cifar10")
+    assert colour.shape == (2, 32, 32, 3)  # colour images keep their channels

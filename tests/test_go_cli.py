@@ -178,7 +178,7 @@ def test_user_mistakes_are_one_line(tmp_path):
     assert_one_line_error(dl("go", "data", tmp_path / "missing", "--runs-dir", tmp_path), "missing")
     junk = tmp_path / "junk.h5"
     junk.write_text("not a network")
-    assert_one_line_error(dl("go", "info", junk), "not a Keras model")
+    assert_one_line_error(dl("go", "info", junk), f"cannot load the network {junk}")
     bad_winner = tmp_path / "bad.data"
     bad_winner.write_text("1\n7.5 2 1\n72 1 0.0 0\n")  # our old numeric winner, not golois' letter
     assert_one_line_error(dl("go", "data", bad_winner, "--runs-dir", tmp_path), str(bad_winner), "game 1, token 3 is '2'",
@@ -186,7 +186,7 @@ def test_user_mistakes_are_one_line(tmp_path):
     truncated = tmp_path / "truncated.data"
     truncated.write_text("1\n7.5 W 2\n72 1 0.0 0\n73 0\n")
     assert_one_line_error(dl("go", "data", truncated, "--runs-dir", tmp_path), str(truncated), "game 1", "token 11")
-    assert_one_line_error(dl("go", "eval", junk, bad_winner), "not a Keras model")
+    assert_one_line_error(dl("go", "eval", junk, bad_winner), f"cannot load the network {junk}")
     assert not list(tmp_path.glob("go-train-*"))  # no run folder for a mistake caught up front
 
 

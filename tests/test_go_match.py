@@ -13,7 +13,7 @@ import pytest
 from dlcli.errors import DlcliError
 from dlcli.go import sgf
 from dlcli.go.board import BLACK, PASS, WHITE, Board, IllegalMove
-from dlcli.go.elo import fit_elo
+from dlcli.go.elo import fit_elo, wilson_interval
 from dlcli.go.match import PlayerSpec, parse_spec, play_game, play_match, unique_labels
 from dlcli.go.player import RESIGN, Player, RandomPlayer, result_text
 from dlcli.go import tournament as tm
@@ -179,6 +179,13 @@ def test_elo_on_known_results():
     assert 2 * exact["a"][1] == pytest.approx(difference_error, rel=1e-3)
     more = fit_elo(["a", "b"], games * 4, prior=0)
     assert more["a"][1] == pytest.approx(exact["a"][1] / 2, rel=1e-3)
+
+
+def test_wilson_interval_of_a_match_result():
+    assert wilson_interval(5, 10) == [0.2366, 0.7634]  # the textbook interval of 5 wins in 10
+    assert wilson_interval(10, 10) == [0.7225, 1.0]  # never past 1, and not empty at a clean sweep
+    low, high = wilson_interval(2.5, 10)  # draws count half
+    assert low < 0.25 < high and wilson_interval(25, 100)[1] - wilson_interval(25, 100)[0] < high - low
 
 
 def test_elo_symmetry_sweeps_and_order():

@@ -97,7 +97,7 @@ def test_gtp_engine_answers_every_command_errors_and_plays(networks):
 def test_gtp_with_a_file_that_is_no_network_is_one_line(tmp_path):
     broken = tmp_path / "broken.h5"
     broken.write_text("not a network")
-    assert_one_line_error(dl("go", "gtp", "--model", broken), "cannot play with this network")
+    assert_one_line_error(dl("go", "gtp", "--model", broken), f"cannot load the network {broken}")
 
 
 def test_match_between_two_networks_writes_legal_sgf_and_alternates_colours(networks, tmp_path):

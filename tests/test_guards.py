@@ -100,8 +100,8 @@ def test_a_run_that_diverged_at_its_last_epoch_stays_failed_on_resume(tmp_path):
 
 
 def test_a_model_h5_that_cannot_be_written_is_a_warning_and_recorded(tmp_path, capsys):
-    from dlcli.commands.common import GlobalOptions, Session
     from dlcli.run import RunFolder
+    from dlcli.session import GlobalOptions, Session
 
     class Functional:  # a graph model whose HDF5 form fails
         def save(self, path):
@@ -278,7 +278,7 @@ def test_go_gtp_and_match_with_a_model_that_will_not_deserialise_are_one_line(tm
         code, _, stderr = run_dl(*args, "--runs-dir", tmp_path / "runs")
         lines = stderr.strip().splitlines()
         assert code == 2 and len(lines) == 1 and "Traceback" not in stderr, stderr
-        assert "net.keras: cannot play with this network (it does not load: Could not locate class" in lines[0]
+        assert f"cannot load the network {model}: Could not locate class" in lines[0]
 
 
 ENGINE = textwrap.dedent("""
@@ -339,7 +339,7 @@ def test_the_multiworker_loop_refuses_input_it_cannot_shard():
 
     pipeline = tf.data.Dataset.from_tensor_slices((np.zeros((4, 2)), np.zeros(4))).batch(2)
     for x, y in ((pipeline, None), ([np.zeros((4, 2)), np.zeros((4, 2))], np.zeros(4)), (np.zeros((4, 2)), None)):
-        with pytest.raises(DlcliError, match="mirrored or default"):
+        with pytest.raises(DlcliError, match="mirrored or single"):
             distribute.fit_multiworker(None, x, y, epochs=1, batch_size=2)
 
 

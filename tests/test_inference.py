@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
         made = {name: json.loads(invoke(*args, *common)) for name, args in {
             "mnist": ["classify", "mnist", "--epochs", "1", "--units", "16"],
             "cnn": ["cnn", "mnist", "--epochs", "1", "--validation", "0"],
-            "imdb": ["classify", "imdb", "--epochs", "1", "--validation", "10", "--num-words", "50"],
+            "imdb": ["classify", "imdb", "--epochs", "1", "--validation-samples", "10", "--num-words", "50"],
             "boston": ["regress", "boston", "--epochs", "1", "--limit", "60"],
         }.items()}
     return data_dir, runs, made

@@ -92,7 +92,7 @@ def test_series_figures_have_a_y_label_and_a_legend_off_the_curves(rendered, tmp
 
 
 def test_vae_grid_spans_where_the_latent_means_lie():
-    from dlcli.commands.generative_tasks import latent_ranges
+    from dlcli.models.vae import latent_ranges
 
     means = np.column_stack([np.linspace(-4.7, 1.0, 1001), np.linspace(-0.5, 3.0, 1001)])
     (x_low, x_high), (y_low, y_high) = latent_ranges(means)

@@ -22,7 +22,7 @@ def test_auto_picks_bfloat16_only_for_measured_families_on_hardware_that_has_it(
 
 
 def test_bfloat16_is_recorded_and_outputs_stay_float32(tmp_path):
-    result = dl("classify", "digits", "--limit", "128", "--validation", "32", "--epochs", "1", "--units", "16", "--precision", "bfloat16",
+    result = dl("classify", "digits", "--limit", "128", "--validation-samples", "32", "--epochs", "1", "--units", "16", "--precision", "bfloat16",
                 "--runs-dir", tmp_path, "--json", "--quiet")
     assert result.code == 0, result.stderr
     run = Path(result.json()["run"])
@@ -37,7 +37,7 @@ def test_bfloat16_is_recorded_and_outputs_stay_float32(tmp_path):
     probabilities = model.predict(np.random.default_rng(0).random((4, 8, 8)).astype("float32"), verbose=0)
     assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
 
-    auto = dl("classify", "digits", "--limit", "64", "--validation", "16", "--epochs", "1", "--units", "8", "--runs-dir", tmp_path, "--json", "--quiet")
+    auto = dl("classify", "digits", "--limit", "64", "--validation-samples", "16", "--epochs", "1", "--units", "8", "--runs-dir", tmp_path, "--json", "--quiet")
     config = json.loads((Path(auto.json()["run"]) / "config.json").read_text())
     assert (config["precision"], config["precision_used"]) == ("auto", "float32")  # dense nets: not measured to gain
 

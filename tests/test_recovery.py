@@ -153,7 +153,7 @@ def test_multiworker_training_on_two_local_workers(tmp_path):
     import numpy as np
 
     from dlcli import data
-    from dlcli.commands import dense_tasks
+    from dlcli.commands.families import dense as dense_tasks
 
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
@@ -181,7 +181,7 @@ def test_multiworker_training_on_two_local_workers(tmp_path):
     assert float(np.mean(np.abs(predicted - prepared.y_test))) == pytest.approx(chief["test_mae"], rel=1e-4)
 
 
-@pytest.mark.parametrize("strategy, recorded", [("mirrored", "mirrored"), ("auto", "default")])
+@pytest.mark.parametrize("strategy, recorded", [("mirrored", "mirrored"), ("auto", "single")])
 def test_strategy_is_recorded_with_its_replicas(tmp_path, strategy, recorded):
     result = dl("regress", "diabetes", "--epochs", "1", "--strategy", strategy, "--runs-dir", tmp_path, "--quiet")
     assert result.code == 0, result.stderr

@@ -7,8 +7,9 @@ import os
 
 import pytest
 
+from dlcli.atomic import atomic_path, write_json
 from dlcli.errors import DlcliError
-from dlcli.run import RunFolder, atomic_path, history_csv, newest_run, write_json
+from dlcli.run import RunFolder, history_csv, newest_run
 
 
 def test_create_names_folder_after_command_dataset_and_time(tmp_path):

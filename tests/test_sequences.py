@@ -19,7 +19,7 @@ from tests.conftest import assert_one_line_error, dl
 TINY_TEXT = "The cat sat on the mat. The dog sat on the log.\n" * 12  # 576 characters, 18 distinct once lowercased
 TEXTGEN_TINY = ["--window", "12", "--step", "2", "--units", "16", "--epochs", "2", "--batch-size", "32",
                 "--sample-length", "24"]
-SERIES_TINY = ["--window", "12", "--units", "8,8", "--epochs", "2", "--batch-size", "32", "--horizon", "8"]
+SERIES_TINY = ["--window", "12", "--layer-units", "8,8", "--epochs", "2", "--batch-size", "32", "--horizon", "8"]
 
 
 def read_metrics(run):
@@ -232,7 +232,7 @@ def test_timeseries_data_errors(args, needles, failed_runs, tmp_path):
 
 
 @pytest.mark.parametrize("args, needles", [
-    (["--units", "50,x"], ["--units"]),
+    (["--layer-units", "50,x"], ["--layer-units"]),
     (["--column", "close"], ["--csv"]),
     (["nasdaq"], ["unknown dataset 'nasdaq'"]),
     (["--test-fraction", "1"], ["--test-fraction"]),

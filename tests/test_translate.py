@@ -139,13 +139,13 @@ def test_classify_imdb_transformer_trains_reloads_and_is_no_translator(tmp_path)
 
     folder = tmp_path / "data"
     datafiles.write_imdb(folder)
-    result = dl("classify", "imdb", "--model", "transformer", "--epochs", "2", "--limit", "16", "--validation", "4",
+    result = dl("classify", "imdb", "--network", "transformer", "--epochs", "2", "--limit", "16", "--validation-samples", "4",
                 "--num-words", "60", "--data-dir", folder, "--runs-dir", tmp_path / "runs", "--json")
     assert result.code == 0, result.stderr
     metrics = result.json()
     run = Path(metrics["run"])
     config = json.loads((run / "config.json").read_text())
-    assert config["options"]["model"] == "transformer" and config["options"]["units"] == 32
+    assert config["options"]["network"] == "transformer" and config["options"]["units"] == 32
     assert config["options"]["dropout"] == 0.5 and config["options"]["batch_size"] == 32
     recorded = json.loads((run / "metrics.json").read_text())
     assert recorded["status"] == "complete" and len(recorded["epoch_seconds"]) == 2  # --json leaves per-epoch lists out
@@ -164,5 +164,5 @@ def test_classify_imdb_transformer_trains_reloads_and_is_no_translator(tmp_path)
 
 
 def test_transformer_classifier_is_imdb_only(tmp_path):
-    assert_one_line_error(dl("classify", "digits", "--model", "transformer", "--runs-dir", tmp_path), "imdb")
-    assert_one_line_error(dl("classify", "imdb", "--model", "rnn", "--runs-dir", tmp_path), "unknown model 'rnn'")
+    assert_one_line_error(dl("classify", "digits", "--network", "transformer", "--runs-dir", tmp_path), "imdb")
+    assert_one_line_error(dl("classify", "imdb", "--network", "rnn", "--runs-dir", tmp_path), "unknown --network 'rnn'")

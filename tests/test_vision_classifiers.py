@@ -14,7 +14,7 @@ import pytest
 
 import dlcli.models  # noqa: F401 - registers the custom layers for reloading
 from dlcli import data
-from dlcli.commands import image_tasks
+from dlcli.commands.families import images as image_tasks
 from tests import datafiles
 from tests.conftest import assert_one_line_error, dl
 
@@ -55,9 +55,9 @@ def assert_reloads(run, metrics, name, folder, limit=None, model_name="model"):
 
 @pytest.mark.parametrize("name, args, parameters, macs", [
     # the course's MNIST convnet with pooling and dropout: 24x24x64 pooled to 12x12x64, then Dense 128
-    ("mnist", ["--pool", "--dropout", "--augment"], 320 + 18_496 + 9216 * 128 + 128 + 1290,
+    ("mnist", ["--pool", "--dropout", "0.5", "--augment"], 320 + 18_496 + 9216 * 128 + 128 + 1290,
      26 * 26 * 32 * 9 + 24 * 24 * 64 * 288 + 9216 * 128 + 1280),
-    ("cifar10", ["--dropout", "--augment"], 122_570, None),
+    ("cifar10", ["--dropout", "0.5", "--augment"], 122_570, None),
     ("cifar10", ["--net", "padded"], 4_237_898, None),
 ])
 def test_cnn_trains_saves_and_reloads(tmp_path, folder, name, args, parameters, macs):
@@ -109,7 +109,7 @@ def test_vgg16_transfer_uses_the_local_weights_frozen(tmp_path, folder):
 
 
 def test_resnet_tower_against_plain(tmp_path, folder):
-    run, metrics = train(tmp_path, folder, "resnet", "cifar10", "--compare", "plain", "--blocks", "2", "--filters", "8")
+    run, metrics = train(tmp_path, folder, "resnet", "cifar10", "--compare", "--blocks", "2", "--filters", "8")
     compare = metrics["compare"]
     assert set(compare) == {"residual", "plain"}
     # same layers, same parameters: the shortcuts are additions
@@ -167,8 +167,8 @@ def test_max_params_refuses_an_oversized_model_before_training(tmp_path):
     (["cnn", "cifar10", "--net", "wide"], ["unknown net 'wide'"]),
     (["cnn", "cifar10", "--weights", "nofile.h5"], ["--backbone vgg16"]),
     (["resnet", "cifar10", "--depth", "21"], ["--depth", "6n+2"]),
-    (["resnet", "cifar10", "--compare", "deeper"], ["unknown comparison 'deeper'"]),
-    (["resnet", "cifar10", "--style", "subclass", "--compare", "plain"], ["--style functional"]),
+    (["resnet", "cifar10", "--compare", "deeper"], ["deeper"]),
+    (["resnet", "cifar10", "--style", "subclass", "--compare"], ["--style functional"]),
     (["mobilenet", "cifar10", "--block", "inception"], ["unknown block 'inception'"]),
     (["mobilenet", "cifar10", "--block", "shufflenet", "--trunk", "10"], ["--groups 4", "--trunk 10"]),
     (["mobilenet", "cifar10", "--validation", "1.5"], ["--validation"]),

@@ -13,9 +13,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import generative_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.checks import check_range, choice
+from dlcli.commands.families import generative as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 COURSE_NOISE = (0.1, 0.05)  # mean, standard deviation of the noise added to the images
 COURSE_CODE = (0.5, 0.3)  # mean, standard deviation of the random codes decoded into new images
@@ -79,10 +81,10 @@ def autoencode(
                          title=f"decoded from random codes N({COURSE_CODE[0]}, {COURSE_CODE[1]})")
 
         parts = session.run.save_model(encoder, name="encoder") + session.run.save_model(decoder, name="decoder")
-        tasks.save_arrays(session.run.path / tasks.SAMPLES_FILE, {"images": x_test[shown], "noisy": noisy_test[shown],
-                                        "reconstructions": reconstructed[shown], "denoised": denoised[shown],
-                                        "codes": training.predict(encoder, x_test[shown]),
-                                        "random_codes": random_codes, "generated": generated})
+        session.run.save_arrays(tasks.SAMPLES_FILE, {"images": x_test[shown], "noisy": noisy_test[shown],
+                                                     "reconstructions": reconstructed[shown], "denoised": denoised[shown],
+                                                     "codes": training.predict(encoder, x_test[shown]),
+                                                     "random_codes": random_codes, "generated": generated})
         metrics = {"test_mse": tasks.mse(reconstructed, x_test), "noisy_mse": tasks.mse(noisy_test, x_test),
                    "denoised_mse": tasks.mse(denoised, x_test), "denoise": denoise, "code_size": code_size,
                    "epochs": epochs, "train_samples": len(x_train), "test_samples": len(x_test), "part_files": parts}

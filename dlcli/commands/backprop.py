@@ -15,7 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.checks import check_range, choice
+from dlcli.commands.common import with_common
+from dlcli.session import GlobalOptions, Session
 
 PARTS = ("all", "example", "exercises", "softmax", "xor")
 COURSE_ITERATIONS = 10_000
@@ -397,7 +399,7 @@ def show_xor(console, xor: dict[str, Any]) -> None:
 
 def write_curves(session: Session, curves: dict[str, tuple[list[int], list[float]]]) -> None:
     """curves.csv: every recorded loss curve, one row per (curve, step, loss)."""
-    from dlcli.run import write_text
+    from dlcli.atomic import write_text
 
     if not curves:
         return

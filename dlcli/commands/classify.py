@@ -8,51 +8,58 @@ is the course's regularisation exercise: baseline, L2 (0.001) and dropout (0.5) 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import dense_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, choice, with_common
+from dlcli import legacy
+from dlcli.checks import choice
+from dlcli.commands.families import dense as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 COURSE_L2 = 0.001
 COURSE_DROPOUT = 0.5
 
 
 def register(app: typer.Typer) -> None:
-    app.command("classify", help="Dense classifiers on MNIST, IMDB, Reuters or digits (the course's first networks).")(
-        with_common(tasks.with_dense_options("units", "layers", "dropout", "l2", "epochs", "batch_size", "optimizer", "learning_rate", "validation", "num_words")(classify)))
+    app.command("classify", help="Dense classifiers on MNIST, Fashion-MNIST, IMDB, Reuters or digits (the course's first networks).")(
+        with_common(tasks.with_dense_options("units", "layers", "dropout", "l2", "epochs", "batch_size", "optimizer", "learning_rate",
+                                             "validation", "validation_samples", "num_words")(classify)))
 
 
 def classify(
     dataset: Annotated[str, typer.Argument(help=f"One of {', '.join(tasks.CLASSIFY_DATASETS)}.")] = "mnist",
     compare: Annotated[bool, typer.Option("--compare", help="Train baseline, L2 and dropout variants and overlay their validation curves.")] = False,
-    model: Annotated[str, typer.Option(help="dense (the course's multi-hot network) or transformer (imdb: the course's Transformer encoder on 600-word sequences).")] = "dense",
+    network: Annotated[Optional[str], typer.Option(help="dense (the course's multi-hot network; default) or transformer (imdb: the course's Transformer encoder on 600-word sequences, dropout 0.5 before its output).", rich_help_panel="Network")] = None,
+    model: Annotated[Optional[str], typer.Option(hidden=True, help="Deprecated spelling of --network.")] = None,
     given: dict = None,
     common: GlobalOptions = None,
 ) -> None:
     """Train the course's dense classifier; report test accuracy, curves and a confusion matrix."""
     name = choice("dataset", dataset, tasks.CLASSIFY_DATASETS)
-    kind = choice("model", model, tasks.MODELS)
+    if model is not None:
+        network = legacy.renamed("classify", "--model", "--network", model)
+    kind = choice("--network", network or "dense", tasks.NETWORKS)
     settings = tasks.resolve(name, kind, **given)
     if compare and kind != "dense":
-        raise DlcliError("--compare is the dense network's regularisation exercise; drop it or use --model dense")
-    if compare and settings.validation == 0:
-        raise DlcliError("--compare overlays validation curves: pass --validation N (for example 10000)")
+        raise DlcliError("--compare is the dense network's regularisation exercise; drop it or use --network dense")
+    if compare and not settings.validation and settings.validation_samples == 0:
+        raise DlcliError("--compare overlays validation curves: pass --validation-samples N (for example 10000)")
     variants = {"baseline": settings}
     if compare:
         variants = {"baseline": replace(settings, l2=0.0, dropout=0.0),
                     "l2": replace(settings, l2=COURSE_L2, dropout=0.0),
                     "dropout": replace(settings, l2=0.0, dropout=COURSE_DROPOUT)}
 
-    with Session("classify", name, {**settings.as_dict(), "compare": compare, "model": kind}, common) as session:
+    with Session("classify", name, {**settings.as_dict(), "compare": compare, "network": kind}, common) as session:
         from sklearn.metrics import confusion_matrix
 
         from dlcli import plots, training
 
         data = tasks.prepare(session.load(name, num_words=settings.num_words), settings.num_words, kind)
-        (x, y), held_out = tasks.split_validation(data.x_train, data.y_train, settings.validation)
+        (x, y), held_out = tasks.split_validation(data.x_train, data.y_train, settings)
 
         histories, results, models = {}, {}, {}
         for label, variant in variants.items():
@@ -70,7 +77,7 @@ def classify(
         plots.confusion_matrix(matrix, labels, session.run.plots / "confusion.png", title=f"{name}: test set")
 
         metrics = {**results["baseline"], "epochs": settings.epochs, "train_samples": len(x),
-                   "validation_samples": settings.validation, "test_samples": len(data.y_test)}
+                   "validation_samples": 0 if held_out is None else len(held_out[0]), "test_samples": len(data.y_test)}
         if compare:
             plots.compare_curves(histories, ["val_loss", "val_accuracy"], session.run.plots / "compare.png", title=name)
             best = {label: min(h["val_loss"]) for label, h in histories.items()}

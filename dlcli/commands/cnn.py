@@ -12,13 +12,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli import legacy
+from dlcli.checks import check_range, choice
+from dlcli.commands.families import images as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 NETS = ("small", "three-conv", "padded")
 BACKBONES = ("none", "vgg16")
-COURSE_DROPOUT = 0.5
 # The course: batch 512, 10 epochs, Adam for the convnets; the VGG16 exercise fits 5 epochs at
 # Keras' default batch of 32 with validation_split=0.1.
 CONVNET = tasks.Training(epochs=10, batch_size=512)
@@ -36,8 +38,9 @@ def cnn(
     dataset: tasks.DatasetArgument = "mnist",
     net: Annotated[Optional[str], typer.Option(help="small: the MNIST convnet (Conv 32, Conv 64, Dense 128); three-conv: CIFAR's Conv 32/64/64 with pooling; padded: CIFAR's two padded Conv 64. Default: small, three-conv for cifar10.", rich_help_panel="Network")] = None,
     pool: Annotated[bool, typer.Option("--pool", help="Max pooling 2x2 after the small net's convolutions.", rich_help_panel="Network")] = False,
-    dropout: Annotated[bool, typer.Option("--dropout", help="Dropout after the dense layers (and pooling layers of three-conv).", rich_help_panel="Network")] = False,
-    dropout_rate: Annotated[float, typer.Option(help="Rate of --dropout.", rich_help_panel="Network")] = COURSE_DROPOUT,
+    dropout: Annotated[Optional[float], typer.Option(help="Dropout rate after the dense layers (and pooling layers of three-conv), 0 to 1 (course: 0.5; default 0).", rich_help_panel="Network")] = None,
+    dropout_flag: Annotated[bool, typer.Option("--dropout-flag", hidden=True, help="The old bare --dropout (see legacy).")] = False,
+    dropout_rate: Annotated[Optional[float], typer.Option(hidden=True, help="Deprecated: --dropout RATE.")] = None,
     backbone: Annotated[str, typer.Option(help="vgg16: VGG16's frozen convolutional base with a new Dense 256 head (cifar10).", rich_help_panel="Network")] = "none",
     weights: Annotated[Optional[Path], typer.Option(help="VGG16 base weights file (default: Keras' ImageNet 'notop' file, from the cache or downloaded).", rich_help_panel="Network")] = None,
     given: dict = None,
@@ -48,7 +51,8 @@ def cnn(
     backbone = choice("backbone", backbone, BACKBONES)
     net = choice("net", net or ("three-conv" if name == "cifar10" else "small"), NETS)
     check_range("--dropout-rate", dropout_rate, 0, 1)
-    rate = dropout_rate if dropout else 0.0
+    rate = legacy.cnn_dropout(dropout, dropout_flag, dropout_rate)
+    check_range("--dropout", rate, 0, 1)
     if pool and (net != "small" or backbone != "none"):
         raise DlcliError("--pool applies to --net small (three-conv pools already; padded and vgg16 keep their own)")
     if backbone == "vgg16" and name != "cifar10":

@@ -1,58 +1,27 @@
-"""What every command shares: the global options, option checks, and the training session.
+"""What every command shares on the command line: the global options, --config and --resume.
 
 A command declares its own options; `with_common` adds the global ones (`--out`, `--runs-dir`,
 `--data-dir`, `--seed`, `--quiet`, `--json`, `--limit`) so that they work after the command name
-as well as before it. `Session` ties a run folder, the live display and the training helpers
-together, and marks the run folder interrupted or failed when the command does not finish.
+as well as before it, and hands them to the command as one `GlobalOptions` (`dlcli.session`,
+which also holds the training `Session`). Option values are checked with `dlcli.checks`.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
-import os
 import sys
-import tempfile
-import time
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from dlcli import interrupts
+from dlcli import legacy
+from dlcli.checks import check_range
 from dlcli.errors import DlcliError
-
-DEFAULT_SEED = 0
-MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
-OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
-# Commands whose input the multi-worker loop (numpy arrays of one input and one target) cannot shard.
-SINGLE_WORKER = {"textgen": "streams its windows from a tf.data pipeline", "go-train": "streams positions from tf.data",
-                 "vae": "trains without labels", "translate": "has two inputs (source and target sentences)"}
-
-
-@dataclass(frozen=True)
-class GlobalOptions:
-    """The global options as given (None where not given)."""
-
-    runs_dir: Optional[Path] = None
-    data_dir: Optional[Path] = None
-    seed: Optional[int] = None
-    quiet: bool = False
-    json: bool = False
-    out: Optional[Path] = None
-    limit: Optional[int] = None
-    deterministic: bool = False
-    tensorboard: bool = False
-    config: Optional[Path] = None
-    resume: Optional[Path] = None
-    strategy: Optional[str] = None
-    precision: Optional[str] = None
-    arguments: dict[str, Any] = field(default_factory=dict)  # the command's own parameters as parsed
-
+from dlcli.session import DEFAULT_SEED, MAX_SEED, GlobalOptions, jsonable
 
 # Global options that say where and how a run is shown, not what it computes: --resume never restores them.
 NOT_RECORDED = frozenset({"out", "runs_dir", "quiet", "json", "tensorboard", "config", "resume",
@@ -80,6 +49,7 @@ def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
         section = section.get(name, {})
     flat = {key: value for key, value in document.items() if not isinstance(value, dict)}
     values = {key.replace("-", "_"): value for key, value in {**flat, **section}.items()}
+    values = _upgrade_configured(path, "-".join(names), values)
     parameters = {parameter.name: parameter for parameter in ctx.command.params}
     unknown = sorted(set(values) - set(parameters) - {"config"})
     if unknown:
@@ -89,6 +59,14 @@ def read_config(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
             raise DlcliError(f"--config {path}: {key.replace('_', '-')} takes a number, got {str(value).lower()}")
     ctx.default_map = {**(ctx.default_map or {}), **values}
     return path
+
+
+def _upgrade_configured(path: Path, command: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A --config file's old option names, renamed with one warning each (see `legacy`)."""
+    upgraded, renames = legacy.upgrade(command, values)
+    for old, new in renames:
+        print(f"dl: warning: --config {path}: '{old}' is deprecated for {command}; use '{new}'", file=sys.stderr)
+    return upgraded
 
 
 def _takes_number(parameter) -> bool:
@@ -132,6 +110,7 @@ def read_resume(ctx: typer.Context, path: Optional[Path]) -> Optional[Path]:
         recorded = {"dataset": config.get("dataset"), **{
             key: ",".join(map(str, value)) if isinstance(value, list) and not getattr(parameters.get(key), "multiple", True)
             else value for key, value in config.get("options", {}).items()}}
+    recorded, _ = legacy.upgrade(config.get("command", ""), recorded)  # a run recorded under old option names
     recorded.update(seed=config.get("seed"), limit=config.get("limit"), deterministic=config.get("deterministic"))
     values = {key: value for key, value in recorded.items() if key in parameters and value is not None}
     ctx.default_map = {**(ctx.default_map or {}), **values}
@@ -149,7 +128,7 @@ COMMON_OPTIONS = [
     ("deterministic", Annotated[bool, typer.Option("--deterministic", help="Same seed, same numbers: deterministic ops (slower).", rich_help_panel="Run")], False),
     ("tensorboard", Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs to the run folder.", rich_help_panel="Run")], False),
     ("config", Annotated[Optional[Path], typer.Option(help="Read options from a TOML file; the command line wins.", callback=read_config, is_eager=True, rich_help_panel="Run")], None),
-    ("strategy", Annotated[Optional[str], typer.Option(help="auto, default, mirrored (all local GPUs) or multiworker (TF_CONFIG); default auto.", rich_help_panel="Run")], None),
+    ("strategy", Annotated[Optional[str], typer.Option(help="auto, single (one device), mirrored (all local GPUs) or multiworker (TF_CONFIG); default auto: mirrored with several GPUs, else single.", rich_help_panel="Run")], None),
     ("precision", Annotated[Optional[str], typer.Option(help="auto, float32 or bfloat16 (Keras' mixed bfloat16; outputs stay float32). auto: bfloat16 where the hardware has it and the model family is measured to gain; default auto.", rich_help_panel="Run")], None),
     ("resume", Annotated[Optional[Path], typer.Option(help="Continue an interrupted run folder from its last checkpoint.", callback=read_resume, is_eager=True, rich_help_panel="Run")], None),
 ]
@@ -194,7 +173,7 @@ def _merge_global(ctx: typer.Context, given: dict[str, Any]) -> GlobalOptions:
     """Options given after the command win over the same ones given before it."""
     root = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
     check_range("--seed", given.get("seed") if given.get("seed") is not None else root.seed, 0, MAX_SEED, high_open=False)
-    arguments = {name: _jsonable(value) for name, value in ctx.params.items() if name not in NOT_RECORDED}
+    arguments = {name: jsonable(value) for name, value in ctx.params.items() if name not in NOT_RECORDED}
     return replace(root, arguments=arguments, **{k: v for k, v in given.items() if v is not None and v is not False})
 
 
@@ -212,252 +191,3 @@ def given_here(ctx: typer.Context, **given: Any) -> GlobalOptions:
     return options
 
 
-def choice(option: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
-    """Check that `value` is one of `allowed` (case-insensitive); raise a one-line error if not."""
-    lowered = value.lower()
-    if lowered not in allowed:
-        raise DlcliError(f"unknown {option} '{value}'; choose one of: {', '.join(allowed)}")
-    return lowered
-
-
-def check_positive(**values: Optional[int]) -> None:
-    """Each named size is at least 1 (`batch_size=0` fails as --batch-size); None means not given."""
-    for name, value in values.items():
-        check_range(f"--{name.replace('_', '-')}", value, 1)
-
-
-def check_range(option: str, value: float | None, low: float, high: float | None = None,
-                *, low_open: bool = False, high_open: bool = True) -> None:
-    """Check `low <= value < high` (bounds as given); raise a one-line error naming the option."""
-    if value is None:
-        return
-    below = value <= low if low_open else value < low
-    above = high is not None and (value >= high if high_open else value > high)
-    if below or above:
-        upper = "" if high is None else (f" and below {high}" if high_open else f" and at most {high}")
-        lower = f"above {low}" if low_open else f"at least {low}"
-        raise DlcliError(f"{option} must be {lower}{upper}, got {value}")
-
-
-class Session:
-    """One training command's run: folder, display, seeding, and clean failure handling.
-
-    Use as a context manager. On a user error or a crash the run folder is marked 'failed'; on
-    Ctrl-C it is marked 'interrupted' and the command exits 130. Only `finish` marks it complete.
-    """
-
-    def __init__(self, command: str, dataset: str, options: dict[str, Any], common: GlobalOptions,
-                 family: str | None = None):
-        self.command = command
-        self.family = family or command  # the model family `--precision auto` decides for
-        self.precision = "float32"  # what --precision chose, once the session has started
-        self.dataset = dataset
-        self.options = options
-        self.common = common
-        self.seed = DEFAULT_SEED if common.seed is None else common.seed
-        self.started = time.perf_counter()
-        self.run = None
-        self.display = None
-        self.data_sources: list[dict[str, Any]] = []
-        self.trained_samples = 0
-        self.epoch_seconds: list[float] = []
-
-    def __enter__(self) -> "Session":
-        strategy = choice("strategy", self.common.strategy or "auto", STRATEGIES)
-        from dlcli import precision
-
-        requested = choice("--precision", self.common.precision or "auto", precision.PRECISIONS)
-        if strategy == "multiworker" and self.command in SINGLE_WORKER:
-            raise DlcliError(f"--strategy multiworker: 'dl {self.command.replace('-', ' ')}' {SINGLE_WORKER[self.command]}, "
-                             "which the multi-worker loop cannot shard yet; use --strategy mirrored or default")
-        from dlcli.run import RunFolder
-
-        if self.common.resume is not None:  # checked and locked before TensorFlow loads or anything is written
-            if self.common.out is not None:
-                raise DlcliError("--out and --resume together: a resumed run continues in its own folder; drop --out")
-            options = {key: _jsonable(value) for key, value in self.options.items()}
-            self.run = RunFolder.reopen(self.common.resume, self.command, self.dataset, options)
-        import_tensorflow_quietly()
-        from dlcli import distribute, progress, training
-
-        self.strategy_name, self.strategy = distribute.make_strategy(strategy)
-        self.display = progress.Display(quiet=self.common.quiet)
-        if self.run is None and distribute.is_chief():
-            self.run = RunFolder.create(self.command, self.dataset, runs_dir=self.common.runs_dir, out=self.common.out)
-        elif self.run is None:  # a worker's copy of the run: kept apart from the chief's, in a temporary folder
-            self.run = RunFolder.create(self.command, self.dataset, runs_dir=tempfile.mkdtemp(prefix="dl-worker-"))
-        training.seed_everything(self.seed, deterministic=self.common.deterministic)
-        self.precision = precision.choose(requested, self.family)
-        precision.apply(self.precision)
-        self._scope = self.strategy.scope()
-        self._scope.__enter__()
-        self.run.start(self._config())
-        self._signals = interrupts.installed()
-        self._signals.__enter__()
-        return self
-
-    def __exit__(self, kind, error, trace) -> bool:
-        try:
-            with interrupts.held():  # a second signal must not cut the run's last words short
-                return self._close(error, trace)
-        finally:
-            self._signals.__exit__(None, None, None)
-
-    def _close(self, error, trace) -> bool:
-        self._scope.__exit__(type(error) if error else None, error, trace)
-        from dlcli import precision
-
-        precision.apply("float32")  # the next models of this process (tests, benchmarks) start in float32
-        if error is None or self.run is None or self.run.finished:
-            return False
-        if isinstance(error, KeyboardInterrupt):
-            terminated = isinstance(error, interrupts.Terminated)
-            self.run.mark("interrupted", reason="terminated (SIGTERM)" if terminated else "interrupted (Ctrl-C)")
-            print(f"dl: interrupted; the run keeps what it finished (epochs, games); continue it with: "
-                  f"dl {self.command.replace('-', ' ', 1) if self.command.startswith('go-') else self.command} "
-                  f"--resume {self.run.path}", file=sys.stderr)
-            raise typer.Exit(143 if terminated else 130)
-        self.run.mark("failed", reason=str(error) or type(error).__name__)
-        return False
-
-    def _config(self) -> dict[str, Any]:
-        from dlcli import distribute, training
-
-        return {
-            "command": self.command,
-            "dataset": self.dataset,
-            "options": {key: _jsonable(value) for key, value in self.options.items()},
-            "arguments": self.common.arguments,
-            "seed": self.seed,
-            "deterministic": self.common.deterministic,
-            "limit": self.common.limit,
-            "config_file": None if self.common.config is None else str(self.common.config),
-            "strategy": self.strategy_name,
-            "precision": self.common.precision or "auto",
-            "precision_used": self.precision,
-            "replicas": self.strategy.num_replicas_in_sync,
-            "task": distribute.task_name(),
-            "argv": sys.argv[1:],
-            "versions": training.library_versions(),
-            "data": self.data_sources,
-        }
-
-    def load(self, name: str, **options: Any):
-        """Load a dataset through the data layer, with a download bar, and record its source."""
-        from dlcli import data
-
-        with self.display.download_bar(name) as bar:
-            dataset = data.load(name, data_dir=self.common.data_dir, limit=self.common.limit, progress=bar, **options)
-        return self.record(dataset)
-
-    def record(self, dataset):
-        """Record a dataset's source in config.json (`load` does it; also for data read from a path)."""
-        self.data_sources.append({"name": dataset.name, "source": dataset.source, "sha256": dataset.checksum,
-                                  "train_samples": len(dataset.y_train), "test_samples": len(dataset.y_test)})
-        self.run.start(self._config())
-        return dataset
-
-    def fit(self, model, x, y, *, epochs: int, batch_size: int | None, validation_data=None, label: str = "",
-            callbacks=(), samples: int | None = None, annotate=None) -> dict[str, list[float]]:
-        """Train with the live epoch table and a checkpoint after every epoch; return the history
-        as {metric: [per-epoch values]}. When resuming, continue from this training's checkpoint
-        (weights, optimizer state, history), or skip it when it had already finished.
-
-        `batch_size` is per replica: the global batch is that times the replicas in sync, as Keras
-        advises. `x` may be a shuffled tf.data.Dataset of (inputs, targets) batches: pass y=None,
-        batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table;
-        `annotate(epoch, logs) -> {column: text}` adds text columns to the table's rows.
-        """
-        from dlcli import precision, training
-
-        if self.precision != "float32":
-            precision.outputs_in_float32(model)
-        name = label.replace(" ", "-").replace("/", "-of-") or "train"
-        record = training.restore_checkpoint(model, self.run.checkpoints, name) if self.common.resume else None
-        done, earlier = (record["epoch"], record["history"]) if record else (0, {})
-        training.check_finite(earlier)  # a run that diverged stays failed
-        if done >= epochs:
-            return earlier
-        samples = len(x) if samples is None else samples
-        table = self.display.epoch_table(samples=samples, label=label, annotate=annotate)
-        # the checkpoint first, so that an epoch's row (and its seconds) appear once it is saved
-        hooks = [training.Checkpointer(self.run.checkpoints, name, earlier), table, *callbacks]
-        if self.common.tensorboard:
-            import keras
-
-            hooks.append(keras.callbacks.TensorBoard(log_dir=str(self.run.path / "tensorboard" / name)))
-        global_batch = None if batch_size is None else batch_size * self.strategy.num_replicas_in_sync
-        history = training.fit(model, x, y, epochs=epochs, batch_size=global_batch, initial_epoch=done,
-                               validation_data=validation_data, callbacks=hooks, shuffle=y is not None, seed=self.seed)
-        seconds = [row["s"] for row in table.rows]
-        self.trained_samples += samples * len(seconds)
-        self.epoch_seconds += seconds
-        return {key: earlier.get(key, []) + history.get(key, []) for key in {**earlier, **history}}
-
-    def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None,
-               model_formats: tuple[str, ...] = ("keras", "h5")) -> None:
-        """Save the model and history, write metrics.json as complete, show the summary, print the run folder.
-
-        `samples_per_s` is training throughput: samples trained over the seconds spent in epochs;
-        `epoch_seconds` the wall time of every epoch trained, in order (kept out of history.csv so
-        that a deterministic run's history is byte-identical).
-        """
-        wall = time.perf_counter() - self.started
-        if history is not None:
-            self.run.write_history(history)
-        if model is not None:
-            metrics = {**metrics, "parameters": int(model.count_params()),
-                       "model_files": self.run.save_model(model, formats=model_formats)}
-        if self.run.skipped:
-            metrics["model_files_skipped"] = dict(self.run.skipped)
-            for name, reason in self.run.skipped.items():
-                print(f"dl: warning: {name} not written ({reason}); the run keeps its .keras model", file=sys.stderr)
-        metrics = {**metrics, "wall_time_s": round(wall, 3)}
-        if self.epoch_seconds:
-            metrics["samples_per_s"] = round(self.trained_samples / sum(self.epoch_seconds), 1)
-            metrics["epoch_seconds"] = [round(seconds, 4) for seconds in self.epoch_seconds]
-        self.run.finish(metrics)
-        self.display.summary(metrics, self.run.path)
-        if self.common.json:
-            from dlcli.runs import json_summary
-
-            print(json.dumps(json_summary(metrics, self.run.path)))
-        else:
-            print(self.run.path)
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CPU flags, missing CUDA) kept off the terminal.
-
-    TensorFlow writes those lines to file descriptor 2 before Python's logging exists, and ignores
-    TF_CPP_MIN_LOG_LEVEL set from inside the process, so the descriptor is parked while it loads;
-    what it wrote is shown again if the import fails.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as parked:
-        os.dup2(parked.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        except KeyboardInterrupt:
-            raise  # Ctrl-C during start-up: `dl`'s one line, not TensorFlow's start-up chatter
-        except BaseException:
-            os.dup2(saved, 2)
-            parked.seek(0)
-            sys.stderr.write(parked.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(item) for item in value]
-    return value

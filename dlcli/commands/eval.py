@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, import_tensorflow_quietly
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, import_tensorflow_quietly
 
 
 def register(app: typer.Typer) -> None:

@@ -13,22 +13,29 @@ from typing import Annotated, Optional
 
 import typer
 
+from dlcli.checks import check_range, choice
+from dlcli.choices import GO_NETWORKS, GO_VALUE_HEADS, OPTIMIZERS
 from dlcli.commands import go_play
-from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
-NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dlcli.models.gonets.GO_BUILDERS
-VALUE_HEADS = ("course", "relative")  # dlcli.models.gonets.VALUE_HEADS
+NETWORKS = GO_NETWORKS  # dlcli.models.gonets.GO_BUILDERS' names, without importing Keras
 FORMATS = ("auto", "sgf", "games-data")
 COURSE_MAX_PARAMS = 100_000
 COURSE_BATCH = 128
 COURSE_EPOCHS = 20
 
-go_app = typer.Typer(help="The course's Go project: training data, policy/value networks, network checks.",
-                     no_args_is_help=True)
-
 
 def register(app: typer.Typer) -> None:
+    """`dl go` and its commands: part 1's here (data, train, eval, info), part 2's from `go_play`."""
+    go_app = typer.Typer(help="The course's Go project: training data, policy/value networks, network checks.",
+                         no_args_is_help=True)
+    go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
+    go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
+    go_app.command("eval", help="Score a network on recorded games: policy top-1/top-5, value MSE, by phase of the game.")(with_common(evaluate))
+    go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))
+    go_play.register(go_app)
     app.add_typer(go_app, name="go")
 
 
@@ -103,12 +110,12 @@ def train(
     augment: Annotated[bool, typer.Option("--augment/--no-augment", help="A random board symmetry per batch.")] = True,
     init: Annotated[Optional[Path], typer.Option("--init", help="Start from this network's weights (same --network, --filters, --blocks): the AlphaZero loop's next generation.")] = None,
     fresh_value_head: Annotated[bool, typer.Option("--fresh-value-head", help="With --init: keep the trunk and policy head, start the value head afresh (one whose ReLUs died outputs a constant).")] = False,
-    value_head: Annotated[str, typer.Option("--value-head", help=f"Value head: {', '.join(VALUE_HEADS)} (the course's; or one read from the side to move's point of view, flipped for Black).")] = "course",
+    value_head: Annotated[str, typer.Option("--value-head", help=f"Value head: {', '.join(GO_VALUE_HEADS)} (the course's; or one read from the side to move's point of view, flipped for Black).")] = "course",
     common: GlobalOptions = None,
 ) -> None:
     """Train a policy/value network on `dl go data` shards, streamed; save model.h5 and model.keras."""
     network = choice("--network", network, NETWORKS)
-    value_head = choice("--value-head", value_head, VALUE_HEADS)
+    value_head = choice("--value-head", value_head, GO_VALUE_HEADS)
     optimizer = choice("--optimizer", optimizer, OPTIMIZERS)
     for option, value in (("--epochs", epochs), ("--batch-size", batch_size), ("--max-params", max_params),
                           ("--filters", filters), ("--blocks", blocks)):
@@ -202,28 +209,13 @@ def info(
 
 def _load_network(network: Path):
     """(file, Keras model) for a network argument: a file, a run folder, or 'default' (shipped)."""
-    from dlcli import pretrained
+    from dlcli import modelfiles, pretrained
+    from dlcli.session import import_tensorflow_quietly
 
-    if str(network) == pretrained.DEFAULT:
-        path = pretrained.go_network()
-    else:
-        path = next((network / name for name in ("model.h5", "model.keras") if (network / name).is_file()),
-                    network / "model.h5") if network.is_dir() else network
-    if not path.is_file():
-        raise DlcliError(f"{network}: no such network file; give a .h5 or .keras file, a `dl go train` run folder "
-                         "or 'default'")
-    from dlcli.commands.common import import_tensorflow_quietly
-
+    fix = "give a .h5 or .keras network, a `dl go train` run folder or 'default'"
+    path = pretrained.go_network() if str(network) == pretrained.DEFAULT else modelfiles.find(network, what="network", fix=fix)
     import_tensorflow_quietly()
-    import keras
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise DlcliError(f"{path} is not a Keras model ({reason}); give a .h5 or .keras network") from None
-    if not isinstance(model, keras.Model):
-        raise DlcliError(f"{path} is not a Keras model; give a .h5 or .keras network")
+    model = modelfiles.load(path, what="network", fix=fix)
     return path, model
 
 
@@ -329,8 +321,8 @@ def _start_from(model, network: Path, *, fresh_value_head: bool = False) -> None
 
     try:
         source = load_network(network)
-    except (OSError, ValueError) as error:
-        raise DlcliError(f"--init {network}: cannot read the network ({str(error).splitlines()[0][:160]})") from None
+    except DlcliError as error:
+        raise DlcliError(f"--init {network}: {error}") from None
     from dlcli.models import gonets
 
     try:
@@ -352,10 +344,3 @@ def _bar(session: Session, description: str, total: int):
         session.display.message(f"{description}: {total} files")
     with bar:
         yield lambda done: bar.update(task, completed=done)
-
-
-go_app.command("data", help="Build a training set (31 planes, policy, value) from SGF records or games.data.")(with_common(data))
-go_app.command("train", help="Train a policy/value network (baseline, residual, mobilenet, convnext) on `dl go data` shards.")(with_common(train))
-go_app.command("eval", help="Score a network on recorded games: policy top-1/top-5, value MSE, by phase of the game.")(with_common(evaluate))
-go_app.command("info", help="Parameters, input shape and heads of a network, and whether it fits the course's rules.")(with_common(info))
-go_play.register(go_app)

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, add_options, check_range, with_common
+from dlcli.checks import check_range
+from dlcli.commands.common import add_options, with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 COURSE_SECONDS = 2.0  # the course's tournaments: 2 seconds of CPU per move
 SEARCH_OPTIONS = [
@@ -74,7 +76,7 @@ def _network_spec(model: Optional[Path], common: GlobalOptions, search: dict[str
 
 def _engine(spec, seed: int, **overrides):
     """The search engine of a network spec; an unreadable or unfit network is one line."""
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     from dlcli.go import mcts
@@ -99,7 +101,7 @@ def gtp(
     from dlcli.go.gtp import GtpServer
 
     spec = _network_spec(model, common, search)
-    engine = _engine(spec, seed=common.seed or 0)
+    engine = _engine(spec, seed=common.random_seed)
     print(f"dl go gtp: {spec.label} ready ({spec.source}); {_describe(search)}", file=sys.stderr)
     GtpServer(engine, name="dlcli", version=__version__, komi=komi).serve(sys.stdin, sys.stdout)
 
@@ -154,27 +156,20 @@ def match(
     options = {"player_a": player_a, "player_b": player_b, **play, **search}
     name = f"{specs[0].label}-vs-{specs[1].label}"
     with Session("go-match", _file_safe(name), options, common) as session:
-        from dlcli.go import tournament
+        from dlcli.go import elo, tournament
 
         labels = [spec.label for spec in specs]
         results = _play(session, specs, play, title=f"{labels[0]} vs {labels[1]}")
         a = tournament.standings(labels, results)[labels[0]]
         session.finish({**_summary(results), "player_a": labels[0], "player_b": labels[1],
                         "a_wins": a["wins"], "a_losses": a["losses"], "draws": a["draws"],
-                        "a_win_rate": round(a["points"] / a["games"], 4), "a_win_rate_95": _interval(a["points"], a["games"]),
+                        "a_win_rate": round(a["points"] / a["games"], 4),
+                        "a_win_rate_95": elo.wilson_interval(a["points"], a["games"]),
                         "games_folder": str(session.run.path / tournament.GAMES)})
 
 
 def _file_safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in text)[:60]
-
-
-def _interval(points: float, games: int) -> list[float]:
-    """Wilson's 95% interval of a win rate (draws count half)."""
-    z, rate = 1.96, points / games
-    centre = (rate + z * z / (2 * games)) / (1 + z * z / games)
-    half = z * ((rate * (1 - rate) / games + z * z / (4 * games * games)) ** 0.5) / (1 + z * z / games)
-    return [round(max(centre - half, 0.0), 4), round(min(centre + half, 1.0), 4)]
 
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -271,8 +266,8 @@ def selfplay(
     options = {"model": spec.source, "games": games, "size": size, "komi": komi, "max_moves": max_moves,
                "noise": noise, "temperature_moves": temperature_moves, **search}
     with Session("go-selfplay", _file_safe(spec.label), options, common) as session:
+        from dlcli.atomic import write_text
         from dlcli.go import selfplay as self_play, sgf
-        from dlcli.run import write_text
 
         engine = _engine(spec, seed=session.seed, noise_fraction=noise, temperature=1.0,
                          temperature_moves=temperature_moves)

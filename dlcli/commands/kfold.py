@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 
-from dlcli.commands import dense_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, with_common
+from dlcli.checks import check_range, choice
+from dlcli.commands.families import dense as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 DATASETS = tasks.REGRESS_DATASETS + tasks.CLASSIFY_DATASETS
 # The course's K-fold loop uses batch size 1 and 100 epochs: on the real data that over-fits by
@@ -42,7 +44,7 @@ def kfold(
     check_range("--folds", folds, 2)
     check_range("--smoothing", smoothing, 0, 1)
     settings = tasks.resolve(name, **{**COURSE_KFOLD.get(name, {}), **{k: v for k, v in given.items() if v is not None},
-                                      "validation": 0})
+                                      "validation_samples": 0}, command="kfold")
 
     with Session("kfold", name, {**settings.as_dict(), "folds": folds, "final": final, "smoothing": smoothing},
                  common) as session:

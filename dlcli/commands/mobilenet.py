@@ -12,12 +12,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import (GlobalOptions, Session, check_positive, check_range, choice,
-                                   import_tensorflow_quietly, with_common)
+from dlcli.checks import check_positive, check_range, choice
+from dlcli.choices import MOBILENET_BLOCKS
+from dlcli.commands.families import images as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
-BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dlcli.models.mobilenet.BLOCKS, without importing Keras
 # The course's tower: five blocks on a 16-channel trunk, expanded 6x inside (96); L2 1e-4. It
 # gives no epochs for this exercise: those of its ResNet exercise (Adam, 10 epochs, batch 256).
 COURSE = tasks.Training(epochs=10, batch_size=256)
@@ -42,7 +43,7 @@ def mobilenet(
 ) -> None:
     """Train a tower of efficient blocks; report test accuracy, parameters and MACs per image."""
     name = choice("dataset", dataset, tasks.IMAGE_DATASETS)
-    block = choice("block", block, BLOCKS)
+    block = choice("block", block, MOBILENET_BLOCKS)
     check_positive(blocks=blocks, trunk=trunk, expand=expand, groups=groups, max_params=max_params)
     check_range("--l2", l2, 0)
     expand = expand or (4 if block == "convnext" else 6) * trunk

@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, choice, import_tensorflow_quietly
+from dlcli.checks import choice
+from dlcli.session import GlobalOptions, import_tensorflow_quietly
 
 
 def register(app: typer.Typer) -> None:

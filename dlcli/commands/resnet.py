@@ -3,7 +3,7 @@
 The course's functional tower (1x1 stem, blocks of two 3x3 convolutions with identity
 shortcuts, 64 filters) or its subclassed `ResNet` model built from `ResNetBlock` layers;
 `--depth 20` is the modern CIFAR ResNet (batch norm, strided stages, global pooling, augmented
-data). `--compare plain` trains the same network without shortcuts beside it.
+data). `--compare` trains the same network without shortcuts beside it.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import image_tasks as tasks
-from dlcli.commands.common import GlobalOptions, Session, check_positive, check_range, choice, with_common
+from dlcli.checks import check_positive, check_range, choice
+from dlcli.commands.families import images as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 STYLES = ("functional", "subclass")
-COMPARISONS = ("plain",)
 # The course's ResNet exercise: Adam, 10 epochs, batch 256, validation_split 0.1; a tower of five
 # blocks (functional) or two (the subclassed ResNet(10, 64)), 64 filters.
 COURSE = tasks.Training(epochs=10, batch_size=256)
@@ -36,14 +37,13 @@ def resnet(
     blocks: Annotated[Optional[int], typer.Option(help="Residual blocks (default: 5 functional, 2 subclass, as the course).", rich_help_panel="Network")] = None,
     filters: Annotated[int, typer.Option(help="Filters of every convolution of the course's networks.", rich_help_panel="Network")] = 64,
     depth: Annotated[Optional[int], typer.Option(help="Build the modern CIFAR ResNet of this depth instead (6n+2: 20, 32, 44...), with batch norm, strided stages, global pooling, augmentation.", rich_help_panel="Network")] = None,
-    compare: Annotated[Optional[str], typer.Option(help="plain: also train the same network without shortcuts and overlay both curves.", rich_help_panel="Network")] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="Also train the same network without shortcuts (plain) and overlay both curves.", rich_help_panel="Network")] = False,
     given: dict = None,
     common: GlobalOptions = None,
 ) -> None:
-    """Train a residual network; with --compare plain, the plain network of the same depth beside it."""
+    """Train a residual network; with --compare, the plain network of the same depth beside it."""
     name = choice("dataset", dataset, tasks.IMAGE_DATASETS)
     style = choice("style", style, STYLES)
-    compare = compare and choice("comparison", compare, COMPARISONS)
     blocks = COURSE_BLOCKS[style] if blocks is None else blocks
     check_positive(blocks=blocks, filters=filters)
     if depth is not None:
@@ -57,7 +57,7 @@ def resnet(
                          "or use --style functional")
     training = tasks.resolve(replace(COURSE, augment=depth is not None), given)
     options = {**training.as_dict(), "style": style, "blocks": blocks, "filters": filters, "depth": depth,
-               "compare": compare}
+               "compare": "plain" if compare else None}  # as recorded before --compare was a flag
 
     with Session("resnet", name, options, common) as session:
         data = tasks.prepare(session.load(name))
@@ -96,7 +96,8 @@ def compare_report(session, data, trained: dict, models: dict, training) -> dict
     """Overlay the curves, show the side-by-side table; return the `compare` metrics."""
     from dlcli import plots
 
-    curves = ["val_loss", "val_accuracy"] if training.validation else ["loss", "accuracy"]
+    validates = training.validation_samples if training.validation_samples is not None else training.validation
+    curves = ["val_loss", "val_accuracy"] if validates else ["loss", "accuracy"]
     plots.compare_curves({label: history for label, (history, _) in trained.items()}, curves,
                          session.run.plots / "compare.png", title=f"{data.name}: residual vs plain")
     size = {label: tasks.model_size(model, data.input_shape) for label, model in models.items()}

@@ -17,10 +17,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import GlobalOptions, Session, check_range, choice, import_tensorflow_quietly, with_common
-from dlcli.commands.sequence_tasks import SampleBook, comma_separated, decode, limited, window_batches
+from dlcli.checks import check_range, choice
+from dlcli.commands.common import with_common
+from dlcli.commands.families.sequences import SampleBook, comma_separated, decode, limited
 from dlcli.errors import DlcliError
-from dlcli.run import load_model, trained_run
+from dlcli.run import load_model, model_file
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 DATASETS = ("nietzsche",)
 COURSE_TEMPERATURES = "0.2,0.5,1.0,1.2"
@@ -36,7 +38,7 @@ def textgen(
     dataset: Annotated[str, typer.Argument(help="The course's corpus: nietzsche (ignored with --text).")] = "nietzsche",
     text: Annotated[Optional[Path], typer.Option("--text", help="Train on this UTF-8 text file instead.", rich_help_panel="Data")] = None,
     keep_case: Annotated[bool, typer.Option("--keep-case", help="With --text: keep upper case (the course lowercases).", rich_help_panel="Data")] = False,
-    window: Annotated[int, typer.Option(help="Characters the model sees (the course's maxlen).", rich_help_panel="Data")] = 60,
+    window: Annotated[int, typer.Option(help="Characters in each input window (the course's maxlen).", rich_help_panel="Data")] = 60,
     step: Annotated[int, typer.Option(help="Characters between window starts.", rich_help_panel="Data")] = 3,
     units: Annotated[int, typer.Option(help="LSTM units.", rich_help_panel="Network")] = 128,
     epochs: Annotated[int, typer.Option(help="Training epochs (the course loops 59).", rich_help_panel="Training")] = 59,
@@ -74,9 +76,9 @@ def textgen(
         import numpy as np
 
         from dlcli import models, plots, training
+        from dlcli.atomic import write_json, write_text
         from dlcli.data import sequences
         from dlcli.models import charlstm
-        from dlcli.run import write_json, write_text
 
         corpus = session.load(name) if from_file is None else session.record(from_file)
         codes = sequences.whole(corpus)
@@ -108,7 +110,7 @@ def textgen(
             return {"sample": book.line(SHOWN_TEMPERATURE)}
 
         global_batch = batch_size * session.strategy.num_replicas_in_sync  # --batch-size is per replica
-        batches, epoch_order = window_batches(codes, starts, window, global_batch, session.seed)
+        batches, epoch_order = sequences.window_batches(codes, starts, window, global_batch, session.seed)
         history = session.fit(net, batches, None, epochs=epochs, batch_size=None, samples=len(starts),
                               annotate=sample_after_epoch, callbacks=[epoch_order])
         plots.training_curves(history, session.run.plots / "curves.png", title=name)
@@ -127,10 +129,7 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     """Continue `prompt` with a saved textgen model; print prompt + continuation on stdout."""
     if not prompt:
         raise DlcliError("generating needs a text to continue: pass --prompt \"...\" (not empty)")
-    if model is not None and model.is_file():
-        path = model
-    else:
-        path = trained_run("textgen", model, common.runs_dir, ("model.keras",)) / "model.keras"
+    path = model_file("textgen", model, common.runs_dir)
     import_tensorflow_quietly()
     import keras
     import numpy as np
@@ -147,7 +146,7 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     unknown = sorted(set(prompt) - set(characters))
     if unknown:
         raise DlcliError(f"the prompt has characters the model never saw: {''.join(unknown)!r}; remove them")
-    seed = 0 if common.seed is None else common.seed
+    seed = common.random_seed
     keras.utils.set_random_seed(seed)
     ids = [characters.index(c) for c in prompt]
     (continuation,) = charlstm.generate(net, ids, length, (temperature,), np.random.default_rng(seed))

@@ -15,9 +15,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands.common import OPTIMIZERS, GlobalOptions, Session, check_range, choice, with_common
-from dlcli.commands.sequence_tasks import comma_separated, errors, limited, multistep_scores
+from dlcli import legacy
+from dlcli.checks import check_range, check_validation, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import with_common
+from dlcli.commands.families.sequences import comma_separated, limited
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session
 
 DATASETS = ("sinwave", "sp500")
 NORMALISED = ("sp500",)  # the course normalises the S&P 500 windows, not the sine wave
@@ -35,13 +39,14 @@ def timeseries(
     window: Annotated[int, typer.Option(help="Values in each input window (the course: 50).", rich_help_panel="Data")] = 50,
     normalise: Annotated[Optional[bool], typer.Option("--normalise/--no-normalise", help="Normalise each window by its first value (default: on for sp500 only).", rich_help_panel="Data")] = None,
     test_fraction: Annotated[float, typer.Option(help="Last fraction of the windows kept for testing.", rich_help_panel="Data")] = 0.1,
-    units: Annotated[str, typer.Option(help="Units of the stacked LSTMs, comma-separated.", rich_help_panel="Network")] = "50,100",
-    dropout: Annotated[float, typer.Option(help="Dropout after each LSTM.", rich_help_panel="Network")] = 0.2,
+    layer_units: Annotated[str, typer.Option(help="Units of each stacked LSTM, comma-separated: one LSTM per number (the course: 50,100).", rich_help_panel="Network")] = "50,100",
+    units: Annotated[Optional[str], typer.Option(hidden=True, help="Deprecated spelling of --layer-units.")] = None,
+    dropout: Annotated[float, typer.Option(help="Dropout rate after each LSTM, 0 to 1.", rich_help_panel="Network")] = 0.2,
     epochs: Annotated[int, typer.Option(help="Training epochs (the course: 1).", rich_help_panel="Training")] = 1,
     batch_size: Annotated[int, typer.Option(help="Batch size.", rich_help_panel="Training")] = 512,
     optimizer: Annotated[str, typer.Option(help=f"One of {', '.join(OPTIMIZERS)}.", rich_help_panel="Training")] = "rmsprop",
     learning_rate: Annotated[Optional[float], typer.Option(help="Learning rate (default: the optimizer's).", rich_help_panel="Training")] = None,
-    validation: Annotated[float, typer.Option(help="Last fraction of the training windows used for validation.", rich_help_panel="Training")] = 0.05,
+    validation: Annotated[float, typer.Option(help="Fraction of the training windows held out for validation, 0 to 1, the last ones as Keras' validation_split (the course: 0.05).", rich_help_panel="Training")] = 0.05,
     horizon: Annotated[int, typer.Option(help="Steps the multi-step forecast runs on its own predictions.", rich_help_panel="Forecast")] = 50,
     common: GlobalOptions = None,
 ) -> None:
@@ -50,10 +55,12 @@ def timeseries(
         check_range(option, value, 1)
     check_range("--dropout", dropout, 0, 1)
     check_range("--test-fraction", test_fraction, 0, 1, low_open=True)
-    check_range("--validation", validation, 0, 1)
+    check_validation(validation, counted=None)
     check_range("--learning-rate", learning_rate, 0, low_open=True)
     optimizer = choice("optimizer", optimizer, OPTIMIZERS)
-    widths = comma_separated("--units", units, int, 1, low_open=False, example="50,100")
+    if units is not None:
+        layer_units = legacy.renamed("timeseries", "--units", "--layer-units", units)
+    widths = comma_separated("--layer-units", layer_units, int, 1, low_open=False, example="50,100")
     if column is not None and csv is None:
         raise DlcliError("--column chooses a column of a --csv file; pass --csv FILE too")
     name = choice("dataset", dataset, DATASETS) if csv is None else csv.name.split(".")[0].lower()
@@ -62,13 +69,14 @@ def timeseries(
 
     from_file = None if csv is None else limited(series.load_csv(csv, column), common.limit)
     options = dict(csv=csv, column=column, window=window, normalise=normalise, test_fraction=test_fraction,
-                   units=widths, dropout=dropout, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                   layer_units=widths, dropout=dropout, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                    learning_rate=learning_rate, validation=validation, horizon=horizon)
 
     with Session("timeseries", name, options, common) as session:
         from dlcli import models, plots, training
-        from dlcli.data import sequences
-        from dlcli.run import write_text
+        from dlcli.atomic import write_text
+        from dlcli.data import sequences, transforms
+        from dlcli.models import timeseries as lstm
 
         data = session.load(name) if from_file is None else session.record(from_file)
         values = sequences.whole(data)
@@ -84,19 +92,17 @@ def timeseries(
             return series.denormalise(out, frames[:, 0]) if normalise else out
 
         scaled = scale(train_rows).astype("float32")
-        cut = int(len(scaled) * (1 - validation))  # where Keras' validation_split cuts
-        if cut < 1:
-            raise DlcliError(f"--validation {validation} leaves no training window out of {len(scaled)}; lower it")
-        x, y = scaled[:cut, :-1, None], scaled[:cut, -1]
-        held_out = (scaled[cut:, :-1, None], scaled[cut:, -1]) if cut < len(scaled) else None
+        (x, y), held_out = transforms.hold_out(scaled[:, :-1, None], scaled[:, -1],
+                                               transforms.validation_count(len(scaled), validation),
+                                               option=f"--validation {validation:g}", unit="training windows")
         model = models.build("series_lstm", (window, 1), 1, units=widths, dropout=dropout, name=f"{name}_lstm")
         training.compile_model(model, optimizer=optimizer, learning_rate=learning_rate, loss="mse", metrics=("mae",))
         history = session.fit(model, x, y, epochs=epochs, batch_size=batch_size, validation_data=held_out)
 
         truth, naive = test_rows[:, -1], test_rows[:, -2]  # naive: the next value equals the last one
         predicted = predict(test_rows[:, :-1])
-        scores = {**errors("test", truth, predicted), **errors("naive", truth, naive)}
-        starts, forecasts, multistep = multistep_scores(predict, test_rows, horizon)
+        scores = {**lstm.errors("test", truth, predicted), **lstm.errors("naive", truth, naive)}
+        starts, forecasts, multistep = lstm.multistep_scores(predict, test_rows, horizon)
         scores.update(multistep)
 
         better = "model" if scores["test_mae"] < scores["naive_mae"] else "naive"
@@ -114,7 +120,7 @@ def timeseries(
         plots.series_forecasts(truth, starts, forecasts, session.run.plots / "multistep.png",
                                title=f"{name}: forecasts over {horizon} steps on its own predictions", ylabel=ylabel)
         metrics = {**scores, "better_one_step": better, "normalised": normalise, "epochs": epochs,
-                   "window": window, "train_windows": len(x), "validation_windows": len(scaled) - cut,
+                   "window": window, "train_windows": len(x), "validation_windows": len(scaled) - len(x),
                    "test_windows": len(test_rows)}
         session.finish(metrics, model=model, history=history)
 

@@ -18,9 +18,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlcli.commands.common import (OPTIMIZERS, GlobalOptions, Session, check_positive, check_range, choice,
-                                   import_tensorflow_quietly, with_common)
+from dlcli.checks import check_positive, check_range, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 DATASET = "spa-eng"
 DECODERS = ("fast", "course")
@@ -49,7 +51,7 @@ def translate(
     embed_dim: Annotated[int, typer.Option(help="Embedding size (also each attention head's key size).", rich_help_panel="Network")] = COURSE["embed_dim"],
     dense_dim: Annotated[int, typer.Option(help="Units of the feed-forward projection.", rich_help_panel="Network")] = COURSE["dense_dim"],
     heads: Annotated[int, typer.Option(help="Attention heads.", rich_help_panel="Network")] = COURSE["heads"],
-    dropout: Annotated[float, typer.Option(help="Dropout before the output layer.", rich_help_panel="Network")] = COURSE["dropout"],
+    dropout: Annotated[float, typer.Option(help="Dropout rate before the output layer, 0 to 1.", rich_help_panel="Network")] = COURSE["dropout"],
     epochs: Annotated[int, typer.Option(help="Training epochs.", rich_help_panel="Training")] = COURSE["epochs"],
     batch_size: Annotated[int, typer.Option(help="Batch size.", rich_help_panel="Training")] = COURSE["batch_size"],
     optimizer: Annotated[str, typer.Option(help=f"One of {', '.join(OPTIMIZERS)}.", rich_help_panel="Training")] = COURSE["optimizer"],
@@ -116,15 +118,13 @@ def read_stdin() -> str:
 def model_file(model: Optional[Path], runs_dir: Optional[Path]) -> Path:
     """The model.keras of a translate run (`--model`, else the newest complete one), or a model file
     given by path outside any run folder."""
-    from dlcli.run import runs_root, trained_run
+    from dlcli.run import model_file as trained_model_file
+    from dlcli.run import runs_root
 
-    path = None if model is None else Path(model)
-    if path is not None and path.is_file() and not (path.parent / "config.json").is_file():
-        return path
     try:
-        return trained_run("translate", path, runs_dir) / "model.keras"
+        return trained_model_file("translate", model, runs_dir)
     except DlcliError:
-        if path is not None:
+        if model is not None:
             raise
         raise DlcliError(f"no trained translation model under {runs_root(runs_dir)}; "
                          "train one with dl translate --train, or pass --model PATH") from None
@@ -133,14 +133,10 @@ def model_file(model: Optional[Path], runs_dir: Optional[Path]) -> Path:
 def load_translator(path: Path):
     """A `Translator` over the end-to-end model saved at `path`; one-line error for any other file."""
     import_tensorflow_quietly()
-    import keras
-
     from dlcli.models import transformer
+    from dlcli.run import load_model
 
-    try:
-        saved = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise DlcliError(f"cannot load the model '{path}' ({type(error).__name__}); pass a translate run folder or its model.keras") from None
+    saved = load_model(path, fix="pass a translate run folder or its model.keras")
     if not transformer.is_translator(saved):
         raise DlcliError(f"'{path}' is not a translation model (no vectorisers); pass a folder written by dl translate --train")
     return transformer.Translator(saved)
@@ -177,9 +173,9 @@ def train_translator(settings: dict[str, Any], common: GlobalOptions) -> None:
     """The course's training exercise: vectorise, fit with teacher forcing, score the test split, save."""
     with Session("translate", DATASET, settings, common) as session:
         from dlcli import models, plots, training
+        from dlcli.atomic import write_text
         from dlcli.data import pairs
         from dlcli.models import transformer
-        from dlcli.run import write_text
 
         data = session.load(DATASET)
         held_out = pairs.validation_count(len(data.x_train))

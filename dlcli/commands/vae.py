@@ -15,11 +15,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlcli.commands import generative_tasks as tasks
-from dlcli.commands.common import (DEFAULT_SEED, GlobalOptions, Session, check_range, choice,
-                                   import_tensorflow_quietly, with_common)
+from dlcli.checks import check_range, choice
+from dlcli.commands.families import generative as tasks
+from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
 from dlcli.run import load_model, trained_run
+from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 GRID_SIDE = 30  # the course's n = 30
 PARTS = ("encoder.keras", "decoder.keras")
@@ -62,6 +63,7 @@ def vae(
         import numpy as np
 
         from dlcli import models, plots, training
+        from dlcli.models import vae as vae_model
 
         tasks.quiet_retracing_warnings()
         x_train, x_test, y_test, class_names = tasks.load_images(session, name)
@@ -77,14 +79,13 @@ def vae(
         z_mean, z_log_var = autoencoder.encoder.predict(shown, verbose=0)
         points = np.random.default_rng(session.seed).standard_normal((tasks.SAMPLE_COUNT, latent_dim)).astype("float32")
         decoded = training.predict(autoencoder.decoder, points)
-        tasks.save_arrays(session.run.path / tasks.SAMPLES_FILE, {"images": shown, "z_mean": z_mean,
-                                                                   "z_log_var": z_log_var, "points": points,
-                                                                   "decoded": decoded})
+        session.run.save_arrays(tasks.SAMPLES_FILE, {"images": shown, "z_mean": z_mean, "z_log_var": z_log_var,
+                                                     "points": points, "decoded": decoded})
 
         encoder, decoder = (load_model(session.run.path / part) for part in PARTS)
         means = encoder.predict(x_test, batch_size=256, verbose=0)[0]
-        ranges = tasks.latent_ranges(means, grid_extent)
-        pixels, grid_x, grid_y = tasks.latent_grid(decoder, latent_dim, GRID_SIDE, ranges)
+        ranges = vae_model.latent_ranges(means, grid_extent)
+        pixels, grid_x, grid_y = vae_model.latent_grid(decoder, latent_dim, GRID_SIDE, ranges)
         plots.training_curves(history, session.run.plots / "curves.png", title=name)
         plots.latent_grid(pixels, grid_x, grid_y, x_test.shape[1], session.run.plots / "latent-grid.png",
                           title=f"{name}: images decoded from the latent plane")
@@ -106,7 +107,7 @@ def sample_images(model: Optional[Path], count: int, output: Optional[Path], com
     import json
 
     run = trained_run("vae", model, common.runs_dir, needs=PARTS)
-    seed = DEFAULT_SEED if common.seed is None else common.seed
+    seed = common.random_seed
     target = Path(output) if output is not None else run / "plots" / f"samples-{count}-seed{seed}.png"
     if target.suffix.lower() != ".png":
         raise DlcliError(f"--output {output} must name a .png file")
@@ -116,13 +117,14 @@ def sample_images(model: Optional[Path], count: int, output: Optional[Path], com
     import numpy as np
 
     from dlcli import plots, training
+    from dlcli.atomic import write_arrays
 
     decoder = load_model(run / "decoder.keras")
     points = np.random.default_rng(seed).standard_normal((count, decoder.inputs[0].shape[-1])).astype("float32")
     images = training.predict(decoder, points)
     try:
         plots.image_grid(images, target, title=f"{count} images decoded from random latent points (seed {seed})")
-        arrays = tasks.save_arrays(target.with_suffix(".npz"), {"points": points, "images": images})
+        arrays = write_arrays(target.with_suffix(".npz"), {"points": points, "images": images})
     except OSError as error:
         raise DlcliError(f"cannot write {target}: {error.strerror or error}") from None
     if common.json:

@@ -30,3 +30,35 @@ def next_step_dataset(name: str, sequence: np.ndarray, *, task: str, kind: str, 
 def whole(dataset: Dataset) -> np.ndarray:
     """The sequence a `next_step_dataset` holds (after any `head`)."""
     return np.concatenate([dataset.x_train, dataset.y_train[-1:]])
+
+
+def window_batches(codes, starts, window: int, batch_size: int, seed: int):
+    """Shuffled batches of (window ids, next id), cut from `codes` on the fly: only the start
+    offsets are shuffled, each batch is two gathers from the encoded text.
+
+    Returns (dataset, callback): epoch e's order depends on (seed, e) alone, set by the callback
+    as the epoch begins, so that a resumed run sees the batches an uninterrupted one would.
+    """
+    import keras
+    import tensorflow as tf
+
+    text = tf.constant(codes)
+    offsets = tf.range(window, dtype=tf.int32)
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    shuffled = tf.constant(starts)
+
+    def cut(batch_starts):
+        return tf.gather(text, batch_starts[:, None] + offsets), tf.gather(text, batch_starts + window)
+
+    def order(_):
+        return tf.random.experimental.stateless_shuffle(shuffled, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+
+    class EpochOrder(keras.callbacks.Callback):
+        def on_epoch_begin(self, index, logs=None):
+            epoch.assign(index)
+
+    dataset = (tf.data.Dataset.range(1).map(order).unbatch()
+               .batch(batch_size)
+               .map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+               .prefetch(tf.data.AUTOTUNE))
+    return dataset, EpochOrder()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -26,6 +27,38 @@ def multi_hot(sequences, dimension: int) -> np.ndarray:
 def scale_images(x, max_value: float = 255.0) -> np.ndarray:
     """Pixels to float32 in 0..1: `x / max_value` (255 for 8-bit images, 16 for digits)."""
     return np.asarray(x, dtype=np.float32) / np.float32(max_value)
+
+
+GREY_LEVELS = {"digits": 16.0}  # scikit-learn's digits count 0..16; every other image set is 8-bit
+
+
+def prepare_images(x, dataset: str, *, channel_axis: bool = True) -> np.ndarray:
+    """A dataset's images as the course prepares them: float32 in 0..1 (`x / 255`, digits `/ 16`),
+    and, for a convnet (`channel_axis`), grey images given their channel axis (N, H, W, 1)."""
+    x = scale_images(x, GREY_LEVELS.get(dataset, 255.0))
+    return x[..., None] if channel_axis and x.ndim == 3 else x
+
+
+def validation_count(samples: int, fraction: float) -> int:
+    """How many of `samples` a validation `fraction` holds out, rounded as Keras' `validation_split`
+    rounds (the training part is floor(samples * (1 - fraction))): 10 samples at 0.15 hold out 2."""
+    return samples - math.floor(samples * (1.0 - fraction)) if fraction > 0 else 0
+
+
+def hold_out(x, y, count: int, *, first: bool = False, option: str, unit: str = "training samples"):
+    """Split off `count` samples for validation: ((x, y) to train on, (x, y) held out, or None for 0).
+
+    `first`: the first samples validate (the course's `x_train[:10000]`); else the last ones, as
+    Keras' `validation_split`. `option` names what the user gave, for the one-line error when the
+    split leaves nothing to train on or to validate with.
+    """
+    if count == 0:
+        return (x, y), None
+    if count < 0 or count >= len(x):
+        raise DlcliError(f"{option} leaves no training data out of {len(x)} {unit}; lower it or raise --limit")
+    if first:
+        return (x[count:], y[count:]), (x[:count], y[:count])
+    return (x[:-count], y[:-count]), (x[-count:], y[-count:])
 
 
 def standardize(train, *others):

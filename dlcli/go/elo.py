@@ -98,3 +98,13 @@ def _derivatives(theta: np.ndarray, count: np.ndarray, points: np.ndarray,
         gradient += prior * (0.5 - q)
         information += np.diag(prior * q * (1 - q))
     return gradient, information
+
+
+def wilson_interval(points: float, games: int, z: float = 1.96) -> list[float]:
+    """Wilson's interval (95% for z = 1.96) of a win rate of `points` in `games` (draws count half),
+    rounded to 4 places: the error bar of one match's result, as Elo's standard errors are a
+    tournament's."""
+    rate = points / games
+    centre = (rate + z * z / (2 * games)) / (1 + z * z / games)
+    half = z * ((rate * (1 - rate) / games + z * z / (4 * games * games)) ** 0.5) / (1 + z * z / games)
+    return [round(max(centre - half, 0.0), 4), round(min(centre + half, 1.0), 4)]

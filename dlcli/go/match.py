@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from dlcli import pretrained
+from dlcli import modelfiles, pretrained
 from dlcli.errors import DlcliError
 from dlcli.go import sgf
 from dlcli.go.board import BLACK, DEFAULT_KOMI, PASS, WHITE, Board, IllegalMove, opponent
@@ -28,8 +28,6 @@ from dlcli.go.gtp import find_program
 from dlcli.go.player import RESIGN, Player, RandomPlayer, result_text
 
 KINDS = ("network", "gtp", "random")
-MODEL_SUFFIXES = (".h5", ".keras")
-RUN_MODELS = ("model.h5", "model.keras")  # what a run folder is searched for, in this order (as mcts)
 LETTERS = {BLACK: "B", WHITE: "W"}
 POLICY_PREFIX = "policy:"  # 'policy:net.h5': the network without search
 
@@ -75,12 +73,10 @@ def parse_spec(text: str, label: str | None = None, **network_options: Any) -> P
         return PlayerSpec("network", str(pretrained.go_network()), label or "default", dict(network_options))
     path = Path(text).expanduser()
     if text and path.is_dir():
-        model = next((path / name for name in RUN_MODELS if (path / name).is_file()), None)
-        if model is None:
-            raise DlcliError(f"{text}: the folder holds no {' or '.join(RUN_MODELS)}; "
-                             "give a model file, a run folder of `dl go train`, 'random' or a GTP command line")
+        model = modelfiles.find(path, what="network",
+                                fix="give a model file, a run folder of `dl go train`, 'random' or a GTP command line")
         return PlayerSpec("network", str(model), label or _model_label(model), dict(network_options))
-    if text and path.is_file() and path.suffix.lower() in MODEL_SUFFIXES:
+    if text and path.is_file() and path.suffix.lower() in modelfiles.MODEL_SUFFIXES:
         return PlayerSpec("network", str(path), label or _model_label(path), dict(network_options))
     if text == "random" or text.startswith("random:"):
         seed = text.partition(":")[2]

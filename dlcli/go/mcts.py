@@ -27,7 +27,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from dlcli import pretrained
+from dlcli import modelfiles, pretrained
 from dlcli.errors import DlcliError
 from dlcli.go import features
 from dlcli.go.board import PASS, WHITE, Board
@@ -430,22 +430,12 @@ class Engine(Player):
 
 
 def load_network(path: str | Path):
-    """A course network from a .h5 or .keras file, or a run folder holding model.h5 / model.keras."""
-    import keras
-
+    """A course network from a .h5 or .keras file, a run folder holding model.h5 / model.keras, or
+    'default' (the network shipped with the package)."""
     if str(path) == pretrained.DEFAULT:
         path = pretrained.go_network()
-    path = Path(path)
-    if path.is_dir():
-        found = [path / name for name in ("model.h5", "model.keras") if (path / name).exists()]
-        if not found:
-            raise FileNotFoundError(f"{path} holds no model.h5 or model.keras")
-        path = found[0]
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # noqa: BLE001 - a file that will not deserialise is the user's to fix
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise DlcliError(f"{path}: cannot play with this network (it does not load: {reason})") from None
+    return modelfiles.load(modelfiles.find(path, what="network"), what="network",
+                           fix="give a .h5 or .keras network, a `dl go train` run folder or 'default'")
 
 
 def make_engine(path: str | Path, *, seed: int = 0, label: str | None = None, **settings) -> Engine:

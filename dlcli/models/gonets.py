@@ -14,10 +14,11 @@ from __future__ import annotations
 import keras
 from keras import layers, regularizers
 
+from dlcli.choices import GO_VALUE_HEADS as VALUE_HEADS
+
 GO_INPUT = (19, 19, 31)
 L2 = 0.0001
 MAX_PARAMS = 100_000  # the course's limit: networks must have fewer parameters than this
-VALUE_HEADS = ("course", "relative")
 
 
 def _l2():

@@ -12,9 +12,8 @@ from typing import Sequence
 import keras
 from keras import layers
 
+from dlcli.choices import MOBILENET_BLOCKS as BLOCKS
 from dlcli.models.convnets import augmentation
-
-BLOCKS = ("mobilenet", "shufflenet", "convnext")
 
 
 def default_expand(block: str, trunk: int) -> int:

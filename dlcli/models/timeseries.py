@@ -38,3 +38,22 @@ def forecast(predict: Callable[[np.ndarray], np.ndarray], windows: np.ndarray, h
         out[:, step] = predict(frames)
         frames = np.concatenate([frames[:, 1:], out[:, step:step + 1]], axis=1)
     return out
+
+
+def errors(prefix: str, truth, predicted) -> dict[str, float]:
+    """Mean squared and mean absolute error of `predicted` against `truth`, as `<prefix>_mse/_mae`."""
+    difference = np.asarray(predicted, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
+    return {f"{prefix}_mse": float(np.mean(difference ** 2)), f"{prefix}_mae": float(np.mean(np.abs(difference)))}
+
+
+def multistep_scores(predict, test_rows, horizon: int):
+    """Forecast `horizon` steps on the model's own predictions from every `horizon`-th test window,
+    and score them, and the flat forecast "every next value equals the last known one", against
+    the true values. Returns (start rows, forecasts, {multistep_*, multistep_naive_*})."""
+    starts = np.arange(0, len(test_rows), horizon)
+    forecasts = forecast(predict, test_rows[starts, :-1], horizon)
+    spans = [(start, min(horizon, len(test_rows) - start)) for start in starts]
+    truth = np.concatenate([test_rows[start:start + n, -1] for start, n in spans])
+    model = np.concatenate([values[:n] for values, (_, n) in zip(forecasts, spans)])
+    flat = np.concatenate([np.full(n, test_rows[start, -2]) for start, n in spans])
+    return starts, forecasts, {**errors("multistep", truth, model), **errors("multistep_naive", truth, flat)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
@@ -145,3 +146,31 @@ def build_vae(input_shape: Sequence[int] = COURSE_IMAGE_SHAPE, outputs: int = CO
     if outputs < 1:
         raise DlcliError(f"the latent dimension must be at least 1, got {outputs}")
     return VAE(build_vae_encoder(input_shape, outputs), build_vae_decoder(input_shape, outputs), seed=seed, name=name)
+
+
+def latent_ranges(means, extent: float | None = None) -> list[tuple[float, float]]:
+    """The spans of z[0] and z[1] the latent grid covers: [-extent, extent] when given (the course's 1),
+    else the 1st to 99th percentile of the test images' latent means, so the grid shows where codes lie."""
+    dimensions = min(2, means.shape[1])
+    if extent is not None:
+        return [(-float(extent), float(extent))] * dimensions
+    low, high = np.percentile(means[:, :dimensions], [1, 99], axis=0)
+    return [(round(float(a), 2), round(float(b), 2)) if b > a else (float(a) - 1, float(a) + 1) for a, b in zip(low, high)]
+
+
+def latent_grid(decoder, latent_dim: int, side: int, ranges: list[tuple[float, float]]):
+    """The course's grid: decode `side` x `side` evenly spaced points of z[0], z[1] within `ranges`.
+
+    Other latent dimensions stay 0; a 1-D latent space gives one row. Returns the tiled pixels
+    (rows * height, side * width) and the grid's x and y values (y from top to bottom).
+    """
+    grid_x = np.linspace(*ranges[0], side)
+    grid_y = np.linspace(*ranges[1], side)[::-1] if latent_dim > 1 else np.zeros(1)
+    points = np.zeros((len(grid_y) * side, latent_dim), dtype="float32")
+    points[:, 0] = np.tile(grid_x, len(grid_y))
+    if latent_dim > 1:
+        points[:, 1] = np.repeat(grid_y, side)
+    images = np.asarray(decoder.predict(points, batch_size=256, verbose=0))[..., 0]
+    height, width = images.shape[1:3]
+    pixels = images.reshape(len(grid_y), side, height, width).transpose(0, 2, 1, 3).reshape(len(grid_y) * height, side * width)
+    return pixels, grid_x, grid_y

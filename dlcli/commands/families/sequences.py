@@ -1,12 +1,13 @@
-"""The plumbing of `dl textgen` and `dl timeseries`, kept out of the command modules so that they
-read like the course's exercises: comma-separated option values, --limit for data files read
-before the run folder exists, textgen's window pipeline and its samples.md, timeseries' scores."""
+"""The sequence family (`dl textgen`, `dl timeseries`): comma-separated option values, --limit for
+data files read before the run folder exists, and textgen's samples.md. The window pipeline is
+`dlcli.data.sequences.window_batches`; the forecasting scores sit with the LSTM in
+`dlcli.models.timeseries`."""
 
 from __future__ import annotations
 
 from typing import Callable, Optional
 
-from dlcli.commands.common import check_range
+from dlcli.checks import check_range
 from dlcli.errors import DlcliError
 
 SHOWN_CHARACTERS = 48  # of the one sample shown live after each epoch
@@ -33,38 +34,6 @@ def limited(dataset, limit: Optional[int]):
 
 def decode(ids, characters: str) -> str:
     return "".join(characters[int(i)] for i in ids)
-
-
-def window_batches(codes, starts, window: int, batch_size: int, seed: int):
-    """Shuffled batches of (window ids, next id), cut from `codes` on the fly: only the start
-    offsets are shuffled, each batch is two gathers from the encoded text.
-
-    Returns (dataset, callback): epoch e's order depends on (seed, e) alone, set by the callback
-    as the epoch begins, so that a resumed run sees the batches an uninterrupted one would.
-    """
-    import keras
-    import tensorflow as tf
-
-    text = tf.constant(codes)
-    offsets = tf.range(window, dtype=tf.int32)
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-    shuffled = tf.constant(starts)
-
-    def cut(batch_starts):
-        return tf.gather(text, batch_starts[:, None] + offsets), tf.gather(text, batch_starts + window)
-
-    def order(_):
-        return tf.random.experimental.stateless_shuffle(shuffled, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-
-    class EpochOrder(keras.callbacks.Callback):
-        def on_epoch_begin(self, index, logs=None):
-            epoch.assign(index)
-
-    dataset = (tf.data.Dataset.range(1).map(order).unbatch()
-               .batch(batch_size)
-               .map(cut, num_parallel_calls=tf.data.AUTOTUNE)
-               .prefetch(tf.data.AUTOTUNE))
-    return dataset, EpochOrder()
 
 
 class SampleBook:
@@ -105,26 +74,3 @@ class SampleBook:
         return {str(t): sample for t, sample in self.epochs[-1][3].items()} if self.epochs else {}
 
 
-def errors(prefix: str, truth, predicted) -> dict[str, float]:
-    """Mean squared and mean absolute error of `predicted` against `truth`, as `<prefix>_mse/_mae`."""
-    import numpy as np
-
-    difference = np.asarray(predicted, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
-    return {f"{prefix}_mse": float(np.mean(difference ** 2)), f"{prefix}_mae": float(np.mean(np.abs(difference)))}
-
-
-def multistep_scores(predict, test_rows, horizon: int):
-    """Forecast `horizon` steps on the model's own predictions from every `horizon`-th test window,
-    and score them, and the flat forecast "every next value equals the last known one", against
-    the true values. Returns (start rows, forecasts, {multistep_*, multistep_naive_*})."""
-    import numpy as np
-
-    from dlcli.models.timeseries import forecast
-
-    starts = np.arange(0, len(test_rows), horizon)
-    forecasts = forecast(predict, test_rows[starts, :-1], horizon)
-    spans = [(start, min(horizon, len(test_rows) - start)) for start in starts]
-    truth = np.concatenate([test_rows[start:start + n, -1] for start, n in spans])
-    model = np.concatenate([values[:n] for values, (_, n) in zip(forecasts, spans)])
-    flat = np.concatenate([np.full(n, test_rows[start, -2]) for start, n in spans])
-    return starts, forecasts, {**errors("multistep", truth, model), **errors("multistep_naive", truth, flat)}

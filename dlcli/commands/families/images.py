@@ -13,7 +13,9 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from dlcli.commands.common import OPTIMIZERS, add_options, check_range, choice
+from dlcli.checks import check_range, check_validation, choice
+from dlcli.choices import OPTIMIZERS
+from dlcli.commands.common import add_options
 from dlcli.errors import DlcliError
 
 IMAGE_DATASETS = ("mnist", "fashion-mnist", "cifar10", "digits")
@@ -32,8 +34,9 @@ class Training:
     batch_size: int
     optimizer: str = "adam"
     learning_rate: Optional[float] = None
-    validation: float = 0.1
+    validation: float = 0.1  # the last fraction of the training samples validate, as Keras' validation_split
     augment: bool = False
+    validation_samples: Optional[int] = None  # or the last N samples
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,7 +48,8 @@ TRAINING_OPTIONS = [
     ("batch_size", Annotated[Optional[int], typer.Option(help=f"Batch size {DEFAULT}.", rich_help_panel="Training")], None),
     ("optimizer", Annotated[Optional[str], typer.Option(help=f"One of {', '.join(OPTIMIZERS)} (default adam).", rich_help_panel="Training")], None),
     ("learning_rate", Annotated[Optional[float], typer.Option(help="Learning rate (default: the optimizer's).", rich_help_panel="Training")], None),
-    ("validation", Annotated[Optional[float], typer.Option(help="Fraction of the training set held out for validation, the last samples as Keras' validation_split (default 0.1; 0: none).", rich_help_panel="Training")], None),
+    ("validation", Annotated[Optional[float], typer.Option(help="Fraction of the training samples held out for validation, 0 to 1, the last ones as Keras' validation_split (default 0.1; 0: none).", rich_help_panel="Training")], None),
+    ("validation_samples", Annotated[Optional[int], typer.Option(help="Hold out the last N training samples for validation (instead of --validation).", rich_help_panel="Training")], None),
     ("augment", Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Random shifts (and horizontal flips for cifar10, fashion-mnist) as preprocessing layers.", rich_help_panel="Training")], None),
 ]
 
@@ -57,11 +61,14 @@ def with_training_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def resolve(defaults: Training, given: dict[str, Any]) -> Training:
     """The command's defaults with every option that was given; each value checked."""
+    if given.get("validation") is not None and given.get("validation_samples") is not None:
+        raise DlcliError("--validation (a fraction) and --validation-samples (a count) say the same thing; give one")
+    check_validation(given.get("validation"))
     training = replace(defaults, **{key: value for key, value in given.items() if value is not None})
     check_range("--epochs", training.epochs, 1)
     check_range("--batch-size", training.batch_size, 1)
     check_range("--learning-rate", training.learning_rate, 0, low_open=True)
-    check_range("--validation", training.validation, 0, 1)
+    check_range("--validation-samples", training.validation_samples, 0)
     return replace(training, optimizer=choice("optimizer", training.optimizer, OPTIMIZERS))
 
 
@@ -92,29 +99,21 @@ class Images:
 
 def prepare(dataset) -> Images:
     """Scale pixels to [0, 1] (digits: 0..16) and give grey images their channel axis."""
-    import numpy as np
-
     from dlcli.data import transforms
 
-    peak = 16.0 if dataset.name == "digits" else 255.0
-
-    def images(x):
-        x = np.asarray(transforms.scale_images(x, peak), dtype="float32")
-        return x[..., None] if x.ndim == 3 else x
-
-    return Images(dataset.name, images(dataset.x_train), dataset.y_train.astype("int64"),
-                  images(dataset.x_test), dataset.y_test.astype("int64"), list(dataset.class_names))
+    return Images(dataset.name, transforms.prepare_images(dataset.x_train, dataset.name), dataset.y_train.astype("int64"),
+                  transforms.prepare_images(dataset.x_test, dataset.name), dataset.y_test.astype("int64"),
+                  list(dataset.class_names))
 
 
-def split_validation(x, y, fraction: float):
-    """Keras' `validation_split`: the last `fraction` of the samples validate, the rest train."""
-    if fraction == 0:
-        return (x, y), None
-    count = int(len(x) * fraction)
-    if count == 0 or count == len(x):
-        raise DlcliError(f"--validation {fraction} of {len(x)} training samples leaves no "
-                         f"{'validation' if count == 0 else 'training'} data; change --validation or --limit")
-    return (x[:-count], y[:-count]), (x[-count:], y[-count:])
+def split_validation(x, y, training: Training):
+    """Keras' `validation_split`: the last --validation fraction (or --validation-samples) validate, the rest train."""
+    from dlcli.data import transforms
+
+    if training.validation_samples is not None:
+        return transforms.hold_out(x, y, training.validation_samples, option=f"--validation-samples {training.validation_samples}")
+    return transforms.hold_out(x, y, transforms.validation_count(len(x), training.validation),
+                               option=f"--validation {training.validation:g}")
 
 
 def model_size(model, input_shape) -> dict[str, int]:
@@ -140,7 +139,7 @@ def fit_and_evaluate(session, model, data: Images, training: Training, label: st
     from dlcli import training as fitting
 
     compile_classifier(model, training)
-    (x, y), held_out = split_validation(data.x_train, data.y_train, training.validation)
+    (x, y), held_out = split_validation(data.x_train, data.y_train, training)
     history = session.fit(model, x, y, epochs=training.epochs, batch_size=training.batch_size,
                           validation_data=held_out, label=label)
     counts = {"train_samples": len(x), "validation_samples": 0 if held_out is None else len(held_out[0]),

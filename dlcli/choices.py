@@ -1,0 +1,10 @@
+"""The names a user chooses from, that `--help` lists before TensorFlow loads.
+
+Bottom layer: the commands offer these lists and the model builders accept them, from this one
+place, so that `dl mobilenet --help` and `dlcli.models.mobilenet` cannot disagree.
+"""
+
+OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
+MOBILENET_BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dl mobilenet --block; dlcli.models.mobilenet
+GO_NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dl go train --network; dlcli.models.gonets.GO_BUILDERS
+GO_VALUE_HEADS = ("course", "relative")  # dl go train --value-head; dlcli.models.gonets.VALUE_HEADS
