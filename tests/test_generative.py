@@ -129,6 +129,7 @@ def test_vae_trains_with_three_losses_reloads_and_samples(tmp_path, images):
     explicit = dl("vae", "--model", run, "--sample", "5", "--seed", "3", "--output", tmp_path / "five.png", "--json")
     assert explicit.code == 0, explicit.stderr
     assert "newest" not in explicit.stderr
+    assert list(explicit.json()) == ["run", "samples", "png", "arrays"] and explicit.json()["run"] == str(run)
     assert explicit.json()["samples"] == 5 and (tmp_path / "five.png").stat().st_size > 1000
     np.testing.assert_allclose(np.load(tmp_path / "five.npz")["images"], drawn["images"], **TOLERANCE)
 

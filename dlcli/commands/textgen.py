@@ -20,7 +20,7 @@ import typer
 from dlcli.commands.common import GlobalOptions, Session, check_range, choice, import_tensorflow_quietly, with_common
 from dlcli.commands.sequence_tasks import SampleBook, comma_separated, decode, limited, window_batches
 from dlcli.errors import DlcliError
-from dlcli.run import load_model, trained_run
+from dlcli.run import load_model, run_of, trained_run
 
 DATASETS = ("nietzsche",)
 COURSE_TEMPERATURES = "0.2,0.5,1.0,1.2"
@@ -153,8 +153,8 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     (continuation,) = charlstm.generate(net, ids, length, (temperature,), np.random.default_rng(seed))
     written = decode(continuation, characters)
     if common.json:
-        print(json.dumps({"prompt": prompt, "text": written, "temperature": temperature, "length": length,
-                          "seed": seed, "model": str(path)}))
+        print(json.dumps({"run": str(run_of(path)), "prompt": prompt, "text": written, "temperature": temperature,
+                          "length": length, "seed": seed, "model": str(path)}))
     else:
         print(prompt + written)
 
