@@ -495,9 +495,12 @@ def filter_tensorflow_chatter() -> None:
         terminal = os.dup(2)
     except (OSError, ValueError):
         return
-    program = _FILTER % TENSORFLOW_CHATTER
-    chatter_filter = subprocess.Popen([sys.executable, "-I", "-S", "-c", program], stdin=subprocess.PIPE,
-                                      stdout=terminal, stderr=terminal)
+    try:
+        chatter_filter = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER % TENSORFLOW_CHATTER],
+                                          stdin=subprocess.PIPE, stdout=terminal, stderr=terminal)
+    except OSError:  # no interpreter to run it: the chatter shows, nothing else changes
+        os.close(terminal)
+        return
     os.dup2(chatter_filter.stdin.fileno(), 2)
     chatter_filter.stdin.close()
     sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=sys.__stderr__.encoding, errors="backslashreplace")
@@ -507,7 +510,7 @@ def filter_tensorflow_chatter() -> None:
         sys.stderr.flush()
         os.dup2(terminal, 2)
         try:
-            chatter_filter.wait(timeout=5)
+            chatter_filter.wait(timeout=2)
         except subprocess.TimeoutExpired:  # a child process still holds the pipe: it ends with it
             pass
 
