@@ -428,7 +428,7 @@ class Session:
 
 # TensorFlow's C++ log lines ("E0000 00:00:1796029042.480036   22400 util.cc:131] ..."): the info and
 # warning ones, and the error ones that report no error: oneDNN's fallback to Eigen for an int32 op
-# (logged on any CPU, AVX-512 or not) and CUDA's absence on a machine without a GPU.
+# (logged even on a CPU that has AVX-512) and CUDA's absence on a machine without a GPU.
 TENSORFLOW_CHATTER = (rb"^[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
                       rb"|^E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] (oneDNN supports \w+ only on platforms with AVX-512"
                       rb"|failed call to cuInit|Unable to register cu\w+ factory)"

@@ -164,8 +164,8 @@ def translate_sentences(path: Path, texts: list[str], *, beam: int, decoder: str
     translations = decode(translator, texts, beam=beam, decoder=decoder)
     seconds = time.perf_counter() - started
     if common.json:
-        print(json.dumps({"run": str(run_of(path)), "translations": translations, "model": str(path), "beam": beam, "decoder": decoder,
-                          "sentences": len(texts), "decode_seconds": round(seconds, 4),
+        print(json.dumps({"run": str(run_of(path)), "translations": translations, "model": str(path), "beam": beam,
+                          "decoder": decoder, "sentences": len(texts), "decode_seconds": round(seconds, 4),
                           "seconds_per_sentence": round(seconds / len(texts), 5)}, ensure_ascii=False))
         return
     if not common.quiet:
