@@ -5,14 +5,21 @@ Measures, through the real `dl` CLI with default settings:
   - test MAE of `regress boston` and the k-fold mean validation MAE of `kfold boston`,
   - the wall time of `dl --help` against `python -c "import tensorflow"` (same invocation),
   - one epoch of `dl classify mnist` against the course's plain Keras script (bench/plain_mnist.py),
-    alternating the two several times so that machine noise hits both alike.
-Usage: python bench/bench_foundation.py DATA_DIR [--skip-accuracy] [--repeats N]
+    alternating the two several times so that machine noise hits both alike;
+  - with `--seeds 0,1,2`, the accuracy commands again with each other seed (the seed spread);
+  - with `--kfold`, the k-fold variants of docs/kfold.md (defaults, 100 epochs, the course's batch 1,
+    and 20 epochs, where the smoothed curve still remembers epoch 1), each with `--final`.
+Usage: python bench/bench_foundation.py DATA_DIR [--skip-accuracy] [--skip-timing] [--seeds 0,1,2]
+       [--kfold [defaults,epochs-100,course-loop,epochs-20]] [--repeats N]
+Each invocation merges what it measured into the JSON (by seed and by k-fold variant), so parts can run
+side by side.
 Writes bench/results/foundation.json and prints a Markdown summary for docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -49,16 +56,46 @@ def wall(args: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def accuracy(env: dict[str, str], runs: Path) -> dict:
+def accuracy(env: dict[str, str], runs: Path, seed: int = 0) -> dict:
+    """The targets' commands with one seed (k-fold, the slowest, with seed 0 only)."""
     results = {}
     for command, (metric, op, bound) in TARGETS.items():
+        if seed and command.startswith("kfold"):
+            continue
         started = time.perf_counter()
-        out = run_json([*DL, *command.split(), "--quiet", "--json", "--runs-dir", str(runs)], env)
+        out = run_json([*DL, *command.split(), "--seed", str(seed), "--quiet", "--json", "--runs-dir", str(runs)], env)
         value = out[metric]
         ok = value >= bound if op == ">=" else value <= bound
         results[command] = {"metric": metric, "value": value, "target": f"{op} {bound}", "met": ok,
                             "wall_s": round(time.perf_counter() - started, 1), "run": out["run"]}
-        print(f"{command}: {metric} {value:.4f} (target {op} {bound}: {'met' if ok else 'MISSED'})", flush=True)
+        print(f"seed {seed} {command}: {metric} {value:.4f} (target {op} {bound}: {'met' if ok else 'MISSED'})", flush=True)
+    return results
+
+
+KFOLD_VARIANTS = {  # docs/kfold.md's table: label -> extra options of `dl kfold boston --final`
+    "defaults": [],
+    "epochs-100": ["--epochs", "100"],
+    "course-loop": ["--batch-size", "1", "--epochs", "100"],  # the course's loop as written
+    "epochs-20": ["--epochs", "20"],  # too few epochs to smooth
+}
+
+
+def kfold_variants(env: dict[str, str], runs: Path, labels: list[str]) -> dict:
+    """Each variant's fold scores, best epoch and final test MAE; the raw and smoothed mean curves' last values."""
+    results = {}
+    for label in labels:
+        extra = KFOLD_VARIANTS[label]
+        args = ["kfold", "boston", "--final", *extra, "--seed", "0"]
+        started = time.perf_counter()
+        out = run_json([*DL, *args, "--quiet", "--json", "--runs-dir", str(runs)], env)
+        with open(Path(out["run"]) / "history.csv") as handle:
+            last = list(csv.DictReader(handle))[-1]
+        results[label] = {"command": "dl " + " ".join(args), "wall_s": round(time.perf_counter() - started, 1),
+                          **{key: out.get(key) for key in ("mean_val_mae", "fold_val_mae", "best_epoch", "best_val_mae",
+                                                           "smoothed", "best_smoothed_val_mae", "test_mae")},
+                          "last_mean_val_mae": float(last["mean_val_mae"]),
+                          "last_smoothed_val_mae": float(last["smoothed_val_mae"])}
+        print(f"{label}: {json.dumps(results[label])}", flush=True)
     return results
 
 
@@ -81,7 +118,7 @@ def epoch_overhead(data_dir: str, env: dict[str, str], runs: Path, repeats: int,
         started = time.perf_counter()
         out = run_json([*DL, "classify", "mnist", "--epochs", str(epochs), "--quiet", "--json", "--runs-dir", str(runs)], env)
         cli_total.append(time.perf_counter() - started)
-        cli.append(out["epoch_seconds"])
+        cli.append(json.loads((Path(out["run"]) / "metrics.json").read_text())["epoch_seconds"])  # not in --json
         started = time.perf_counter()
         base = run_json([PYTHON, str(HERE / "plain_mnist.py"), data_dir, str(epochs)], env)
         plain_total.append(time.perf_counter() - started)
@@ -104,6 +141,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-timing", action="store_true", help="no start-up or epoch timing")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds of the accuracy commands (the seed spread)")
+    parser.add_argument("--kfold", nargs="?", const=",".join(KFOLD_VARIANTS), default=None, metavar="VARIANTS",
+                        help=f"also the k-fold variants of docs/kfold.md (all, or some of {','.join(KFOLD_VARIANTS)})")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     data_dir = str(Path(args.data_dir).resolve())
@@ -111,13 +152,21 @@ def main() -> None:
     results: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}}
     with tempfile.TemporaryDirectory() as scratch:
         runs = Path(scratch)
-        results["startup"] = startup(env, args.repeats)
-        results["epoch"] = epoch_overhead(data_dir, env, runs, max(2, args.repeats // 2 + 1))
+        if not args.skip_timing:
+            results["startup"] = startup(env, args.repeats)
+            results["epoch"] = epoch_overhead(data_dir, env, runs, max(2, args.repeats // 2 + 1))
         if not args.skip_accuracy:
-            results["accuracy"] = accuracy(env, runs)
+            seeds = [int(seed) for seed in args.seeds.split(",")]
+            results["accuracy"] = {str(seed): accuracy(env, runs, seed) for seed in seeds}
+        if args.kfold:
+            results["kfold"] = kfold_variants(env, runs, args.kfold.split(","))
     out = HERE / "results" / "foundation.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    earlier = json.loads(out.read_text()) if out.exists() else {}  # the parts (and seeds) not run this time are kept
+    for part in ("accuracy", "kfold"):  # by seed, by variant
+        results[part] = {**earlier.get(part, {}), **results.get(part, {})}
+    results["commands"] = [*earlier.get("commands", []), "bench/bench_foundation.py DATA_DIR " + " ".join(sys.argv[2:])]
+    out.write_text(json.dumps({**earlier, **results}, indent=2) + "\n")
     print(f"results written to {out}")
 
 

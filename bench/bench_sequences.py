@@ -6,7 +6,7 @@ Through the real `dl` CLI:
   - timeseries sinwave and sp500: test MAE (real units) of the LSTM and of the naive forecast
     "the next value equals the last one" on the same test windows, one step ahead and over the
     multi-step horizon, with the course's 1 epoch and with `--series-epochs` epochs.
-Usage: python bench/bench_sequences.py DATA_DIR [--epochs 2] [--limit N] [--series-epochs 20]
+Usage: python bench/bench_sequences.py DATA_DIR [--epochs 2] [--limit N] [--series-epochs 20,100]
 Writes bench/results/sequences.json and prints a Markdown summary for docs/benchmarks.md.
 """
 
@@ -69,14 +69,15 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--epochs", type=int, default=2, help="textgen epochs (default 2: what a CPU run allows)")
     parser.add_argument("--limit", type=int, default=None, help="textgen: use only the first N characters")
-    parser.add_argument("--series-epochs", type=int, default=20, help="timeseries epochs beside the course's 1")
+    parser.add_argument("--series-epochs", default="20", help="timeseries epochs beside the course's 1 (comma-separated)")
     options = parser.parse_args()
     env = {**os.environ, "DLCLI_DATA_DIR": str(options.data_dir.resolve()), "DLCLI_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder)
-        results = {"textgen": textgen(env, runs, options.epochs, options.limit),
+        results = {"command": "bench/bench_sequences.py DATA_DIR " + " ".join(sys.argv[2:]),
+                   "textgen": textgen(env, runs, options.epochs, options.limit),
                    "timeseries": [timeseries(env, runs, dataset, epochs) for dataset in ("sinwave", "sp500")
-                                  for epochs in sorted({1, options.series_epochs})]}
+                                  for epochs in sorted({1, *map(int, options.series_epochs.split(","))})]}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "sequences.json").write_text(json.dumps(results, indent=2) + "\n")
     print(markdown(results))

@@ -265,6 +265,13 @@ def model_file(command: str, model: str | Path | None = None, runs_dir: str | Pa
     return trained_run(command, path, runs_dir, (name,)) / name
 
 
+def run_of(model_file: str | Path) -> Path:
+    """The run folder a model file was saved in, or the file itself when it lies outside any run:
+    what an inference command's --json names as its `run`."""
+    model_file = Path(model_file)
+    return model_file.parent if (model_file.parent / "config.json").is_file() else model_file
+
+
 def load_model(path: str | Path, *, fix: str = ""):
     """A saved model (.keras or .h5) with our custom layers registered; one line if it won't load."""
     import dlcli.models  # noqa: F401 - registers the custom layers

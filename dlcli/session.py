@@ -249,12 +249,34 @@ class Session:
             print(self.run.path)
 
 
+# TensorFlow's C++ log lines ("E0000 00:00:1796029042.480036   22400 util.cc:131] ..."): the info and
+# warning ones, and the error ones that report no error: oneDNN's fallback to Eigen for an int32 op
+# (logged even on a CPU that has AVX-512) and CUDA's absence on a machine without a GPU.
+TENSORFLOW_CHATTER = (rb"^[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "
+                      rb"|^E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] (oneDNN supports \w+ only on platforms with AVX-512"
+                      rb"|failed call to cuInit|Unable to register cu\w+ factory)"
+                      rb"|^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$")
+# The filter's own program: every line from descriptor 0 to 1, except TENSORFLOW_CHATTER's.
+_FILTER = """
+import re, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is dl's; this ends when dl's descriptor 2 closes
+chatter, pending, out = re.compile(%r), b"", sys.stdout.buffer
+while chunk := sys.stdin.buffer.read1(65536):
+    *lines, pending = (pending + chunk).split(b"\\n")
+    out.write(b"".join(line + b"\\n" for line in lines if not chatter.match(line)))
+    out.flush()
+out.write(b"" if chatter.match(pending) else pending)
+"""
+
+
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CPU flags, missing CUDA) kept off the terminal.
+    """Import TensorFlow with its C++ chatter (CPU flags, missing CUDA, oneDNN fallbacks) kept off the terminal.
 
     TensorFlow writes those lines to file descriptor 2 before Python's logging exists, and ignores
     TF_CPP_MIN_LOG_LEVEL set from inside the process, so the descriptor is parked while it loads;
-    what it wrote is shown again if the import fails.
+    what it wrote is shown again if the import fails. Its runtime logs more once it runs (oneDNN's
+    "E0000 ... util.cc] oneDNN supports DT_INT32 only ..." when a graph is first optimised), so
+    afterwards descriptor 2 goes through `filter_tensorflow_chatter`.
     """
     if "tensorflow" in sys.modules:
         return
@@ -276,6 +298,46 @@ def import_tensorflow_quietly() -> None:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+    filter_tensorflow_chatter()
+
+
+def filter_tensorflow_chatter() -> None:
+    """From now on, send what is written to descriptor 2 (TensorFlow's C++ runtime, child processes)
+    through a small process that drops TENSORFLOW_CHATTER's lines and passes every other line,
+    real errors included; Python's own sys.stderr keeps writing straight to the terminal.
+
+    Only for a real process's stderr: under a test runner that replaced sys.stderr, nothing changes.
+    """
+    if sys.stderr is not sys.__stderr__ or sys.stderr is None:
+        return
+    import atexit
+    import subprocess
+
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError):
+        return
+    try:
+        chatter_filter = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER % TENSORFLOW_CHATTER],
+                                          stdin=subprocess.PIPE, stdout=terminal, stderr=terminal)
+    except OSError:  # no interpreter to run it: the chatter shows, nothing else changes
+        os.close(terminal)
+        return
+    os.dup2(chatter_filter.stdin.fileno(), 2)
+    chatter_filter.stdin.close()
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding=sys.__stderr__.encoding, errors="backslashreplace")
+
+    def drain() -> None:
+        """Close the pipe and let the filter write its last lines before the shell's prompt comes back."""
+        sys.stderr.flush()
+        os.dup2(terminal, 2)
+        try:
+            chatter_filter.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # a child process still holds the pipe: it ends with it
+            pass
+
+    atexit.register(drain)
 
 
 def jsonable(value: Any) -> Any:

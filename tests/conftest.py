@@ -43,8 +43,9 @@ class Result:
 
 
 def dl(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600) -> Result:
-    """Run the real `dl` CLI in a fresh process, as a user would."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    """Run the real `dl` CLI in a fresh process, as a user would (a variable given as None is unset)."""
+    environment = {key: value for key, value in {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}.items()
+                   if value is not None}
     completed = subprocess.run([sys.executable, "-m", "dlcli", *map(str, args)], capture_output=True, text=True,
                                env=environment, cwd=cwd, timeout=timeout)
     return Result(completed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.conftest import assert_one_line_error, dl
 
 COMMANDS = ["backprop", "classify", "regress", "kfold", "cnn", "resnet", "mobilenet", "autoencode", "vae", "textgen",
             "timeseries", "translate", "go"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_help_lists_every_command_with_a_summary():
@@ -51,6 +53,18 @@ def test_cheap_paths_never_import_tensorflow(args):
              "print('LOADED', sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))" % args)
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert "LOADED []" in completed.stdout, completed.stdout + completed.stderr
+
+
+def test_tensorflow_chatter_is_filtered_and_real_errors_pass():
+    probe = ("import os, sys\nfrom dlcli.session import filter_tensorflow_chatter\nfilter_tensorflow_chatter()\n"
+             "os.write(2, b'I0000 00:00:1796029304.883726   24826 generator_dataset_op.cc:213] Memory patch applied\\n')\n"
+             "os.write(2, b'E0000 00:00:1796029042.480036   22400 util.cc:131] oneDNN supports DT_INT32 only on "
+             "platforms with AVX-512. Falling back\\nE0000 00:00:1796029042.5   22400 bfc.cc:1] out of memory\\n')\n"
+             "print('from Python', file=sys.stderr)\nos.write(2, b'a child process, no newline')\n")
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(completed.stderr.splitlines()) == ["E0000 00:00:1796029042.5   22400 bfc.cc:1] out of memory",
+                                                     "a child process, no newline", "from Python"]
 
 
 def test_completion_is_offered():

@@ -72,6 +72,16 @@ def test_autoencode_denoise_trains_saves_and_reloads(tmp_path, images):
     assert metrics["test_mse"] == pytest.approx(float(np.mean((reconstructed - test) ** 2)), rel=1e-4)
 
 
+def test_autoencode_quiet_prints_nothing_on_stderr_not_even_tensorflow(tmp_path, images):
+    # TensorFlow's runtime logs "E0000 ... util.cc:131] oneDNN supports DT_INT32 only ..." after the import,
+    # when it optimises the graph traced for a last, smaller batch (48 = 32 + 16); a user's shell has no
+    # TF_CPP_MIN_LOG_LEVEL to hide it.
+    result = dl("autoencode", "fashion-mnist", "--epochs", "1", "--batch-size", "32", "--data-dir", images,
+                "--runs-dir", tmp_path / "runs", "--quiet", env={"TF_CPP_MIN_LOG_LEVEL": None})
+    assert result.code == 0, result.stderr
+    assert result.stderr == "" and result.run.is_dir()
+
+
 def test_vae_trains_with_three_losses_reloads_and_samples(tmp_path, images):
     runs = tmp_path / "runs"
     result = dl("vae", "mnist", "--latent-dim", "3", "--epochs", "2", "--batch-size", "16",
@@ -119,6 +129,7 @@ def test_vae_trains_with_three_losses_reloads_and_samples(tmp_path, images):
     explicit = dl("vae", "--model", run, "--sample", "5", "--seed", "3", "--output", tmp_path / "five.png", "--json")
     assert explicit.code == 0, explicit.stderr
     assert "newest" not in explicit.stderr
+    assert list(explicit.json()) == ["run", "samples", "png", "arrays"] and explicit.json()["run"] == str(run)
     assert explicit.json()["samples"] == 5 and (tmp_path / "five.png").stat().st_size > 1000
     np.testing.assert_allclose(np.load(tmp_path / "five.npz")["images"], drawn["images"], **TOLERANCE)
 

@@ -120,10 +120,12 @@ def test_textgen_trains_samples_and_generates_the_same_text_for_the_same_seed(tm
     assert config["data"][0]["source"] == str(corpus) and config["options"]["temperatures"] == [0.2, 0.5, 1.0, 1.2]
 
     first = dl("textgen", "--model", run, "--prompt", "The cat", "--length", "40", "--seed", "1")
-    again = dl("textgen", "--prompt", "The cat", "--length", "40", "--seed", "1", "--runs-dir", runs)  # newest run
+    again = dl("textgen", "--prompt", "The cat", "--length", "40", "--seed", "1", "--runs-dir", runs, "--json")  # newest run
     assert first.code == 0 and again.code == 0, first.stderr + again.stderr
-    assert first.stdout == again.stdout
+    assert f"using the newest complete 'textgen' run: {run}" in again.stderr
+    assert list(again.json())[0] == "run" and again.json()["run"] == str(run)
     text = first.stdout.rstrip("\n")
+    assert again.json()["prompt"] + again.json()["text"] == text
     assert text.startswith("the cat") and len(text) == len("the cat") + 40  # lowercased like its training text
 
 

@@ -79,13 +79,14 @@ def test_a_fresh_process_reloads_the_newest_model_and_keeps_the_order_of_argumen
     again = dl_reading(stdin, "translate", english[0], "-", english[-1], "--runs-dir", root / "runs", "--data-dir", tmp_path)
     assert again.code == 0, again.stderr
     assert again.stdout.splitlines() == expected
-    assert "sentence(s) in" in again.stderr
+    assert "sentence(s) in" in again.stderr and f"using the newest complete 'translate' run: {result.run}" in again.stderr
 
 
 def test_the_course_loop_gives_the_same_translations_through_the_cli(trained):
     result, root = trained
     rows = read_translations(result.run)[:3]
     course = dl("translate", *(row["english"] for row in rows), "--model", result.run, "--decoder", "course", "--json").json()
+    assert list(course)[0] == "run" and course["run"] == str(result.run)
     assert course["translations"] == [row["translation"] for row in rows]
     assert course["decoder"] == "course" and course["sentences"] == 3 and course["seconds_per_sentence"] > 0
 

@@ -21,7 +21,7 @@ from dlcli.checks import check_range, choice
 from dlcli.commands.common import with_common
 from dlcli.commands.families.sequences import SampleBook, comma_separated, decode, limited
 from dlcli.errors import DlcliError
-from dlcli.run import load_model, model_file
+from dlcli.run import load_model, model_file, run_of
 from dlcli.session import GlobalOptions, Session, import_tensorflow_quietly
 
 DATASETS = ("nietzsche",)
@@ -152,8 +152,8 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     (continuation,) = charlstm.generate(net, ids, length, (temperature,), np.random.default_rng(seed))
     written = decode(continuation, characters)
     if common.json:
-        print(json.dumps({"prompt": prompt, "text": written, "temperature": temperature, "length": length,
-                          "seed": seed, "model": str(path)}))
+        print(json.dumps({"run": str(run_of(path)), "prompt": prompt, "text": written, "temperature": temperature,
+                          "length": length, "seed": seed, "model": str(path)}))
     else:
         print(prompt + written)
 

@@ -153,13 +153,15 @@ def decode(translator, texts: list[str], *, beam: int, decoder: str) -> list[str
 
 def translate_sentences(path: Path, texts: list[str], *, beam: int, decoder: str, common: GlobalOptions) -> None:
     """Print one translation per sentence on stdout (or one JSON object with --json); timing on stderr."""
+    from dlcli.run import run_of
+
     translator = load_translator(path)
     started = time.perf_counter()
     translations = decode(translator, texts, beam=beam, decoder=decoder)
     seconds = time.perf_counter() - started
     if common.json:
-        print(json.dumps({"translations": translations, "model": str(path), "beam": beam, "decoder": decoder,
-                          "sentences": len(texts), "decode_seconds": round(seconds, 4),
+        print(json.dumps({"run": str(run_of(path)), "translations": translations, "model": str(path), "beam": beam,
+                          "decoder": decoder, "sentences": len(texts), "decode_seconds": round(seconds, 4),
                           "seconds_per_sentence": round(seconds / len(texts), 5)}, ensure_ascii=False))
         return
     if not common.quiet:

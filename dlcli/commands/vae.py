@@ -128,6 +128,6 @@ def sample_images(model: Optional[Path], count: int, output: Optional[Path], com
     except OSError as error:
         raise DlcliError(f"cannot write {target}: {error.strerror or error}") from None
     if common.json:
-        print(json.dumps({"samples": count, "png": str(target), "arrays": str(arrays), "run": str(run)}))
+        print(json.dumps({"run": str(run), "samples": count, "png": str(target), "arrays": str(arrays)}))
     else:
         print(target)
