@@ -360,6 +360,18 @@ class LadderCache:
 def encode(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
     """The 31 planes of `board` for its side to move: uint8, shape (size, size, 31).
 
+    Compiled (`dlcli.go.compiled`) when numba is there and DLCLI_GO_COMPILED is not 0, else
+    `encode_python`: the same planes. `ladders` serves the pure-Python path only."""
+    from dlcli.go import compiled
+
+    if compiled.enabled():
+        return compiled.encode_board(board)
+    return encode_python(board, ladders)
+
+
+def encode_python(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
+    """`encode` in pure Python: the reference the compiled encoder is tested against.
+
     `ladders`: a `LadderCache` for encoding the positions of one game in turn (much faster; the
     planes are the same)."""
     if ladders is not None and board.seen is not None:
