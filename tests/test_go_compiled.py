@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from dlcli.go import compiled, features, sgf
+from dlcli.go import compiled, features, mcts, sgf
 from dlcli.go.board import BLACK, PASS, WHITE, Board
 from dlcli.go.player import sensible_moves
 from tests.test_go_board import REAL_RECORD
@@ -94,3 +94,35 @@ def from_record_at(move: int) -> Board:
         if index == move:
             return board
     raise AssertionError(move)
+
+
+@pytest.mark.parametrize("move, batch_size, by_score", [(0, 1, False), (120, 8, False), (200, 8, True), (120, 32, True)])
+def test_the_compiled_search_visits_what_the_reference_visits(move, batch_size, by_score):
+    from tests.test_go_search import UniformEvaluator
+
+    board = from_record_at(move)
+    board.seen = {board.hash}  # a search plays by positional superko
+    settings = mcts.Settings(seconds=None, playouts=96, batch_size=batch_size)
+    reference = mcts.Search(UniformEvaluator(by_score), settings, seed=1).run(board)
+    ours = mcts.CompiledSearch(UniformEvaluator(by_score), settings, seed=1).run(board)
+    assert ours.playouts == reference.playouts == 96
+    np.testing.assert_array_equal(ours.moves, reference.moves)
+    np.testing.assert_array_equal(ours.visits, reference.visits)
+    np.testing.assert_allclose(ours.values, reference.values, rtol=1e-12)
+
+
+def test_the_compiled_search_keeps_the_subtree_of_the_move_played():
+    from tests.test_go_search import UniformEvaluator
+
+    searches = [cls(UniformEvaluator(False), mcts.Settings(seconds=None, playouts=64, batch_size=4), seed=2)
+                for cls in (mcts.Search, mcts.CompiledSearch)]
+    board = Board(9)
+    for _ in range(3):
+        results = [search.run(board) for search in searches]
+        np.testing.assert_array_equal(results[0].visits, results[1].visits)
+        move = results[0].best()
+        board.play(move)
+        for search in searches:
+            search.advance(board, move)
+        assert searches[1].root.visits.sum() == searches[0].root.visits.sum() > 0
+

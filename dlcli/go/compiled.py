@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps the 
 
 from dlcli.go.board import BLACK, EMPTY, HISTORY, PASS, WHITE, Board, neighbour_table, zobrist_table
 from dlcli.go.features import LADDER_DEPTH, LADDER_NODES, PLANES, komi_plane
+from dlcli.go.mcts import FIRST_PLAY_REDUCTION, PASS_PRIOR
 
 WORDS = 6  # 6 x 64 bits hold the 361 points of a 19x19 board
 JOURNAL = 1 << 18  # writes a reading may hold at once (a line of 80 plies writes far fewer)
@@ -486,9 +487,11 @@ _ILLEGAL, _PLAYED, _OUT_OF_BUDGET = 0, 1, 2
 
 
 @_jit
-def _after(ints, bits, n, move, colour, neighbours, zobrist, seen, line, budget, journal):
+def _after(ints, bits, n, move, colour, neighbours, zobrist, record, line, budget, journal):
     """`features._after`, in place: plays `move` with its writes journaled; _ILLEGAL, _PLAYED or
-    _OUT_OF_BUDGET. `budget`: [positions left, line length]; `seen` is checked at the root only."""
+    _OUT_OF_BUDGET. `budget`: [positions left, line length]; `record`: the game's positions, checked
+    at the root only (the reference's root board has a superko record, its reading copies none):
+    (sorted hashes, more hashes, how many of those)."""
     int_log, bit_index, bit_value, counts, captures = journal
     if ints[move] != EMPTY:
         return _ILLEGAL
@@ -500,8 +503,13 @@ def _after(ints, bits, n, move, colour, neighbours, zobrist, seen, line, budget,
     for i in range(length):
         if line[i] == value:
             return _ILLEGAL
-    if length == 1 and _in_sorted(seen, value):
-        return _ILLEGAL
+    if length == 1:  # the root: no repeat of the game's positions either
+        seen, path, path_length = record
+        if _in_sorted(seen, value):
+            return _ILLEGAL
+        for i in range(path_length):
+            if path[i] == value:
+                return _ILLEGAL
     budget[0] -= 1
     if budget[0] < 0:
         return _OUT_OF_BUDGET
@@ -563,7 +571,7 @@ def _start(escaping, ints, bits, n, stone, depth, neighbours, frame, takes):
 
 
 @_jit
-def _next(escaping, ints, bits, n, stone, neighbours, zobrist, seen, line, budget, journal, frame, takes):
+def _next(escaping, ints, bits, n, stone, neighbours, zobrist, record, line, budget, journal, frame, takes):
     """Try the frame's next moves: _DEEPER when one was played and needs the next frame's outcome
     (its position stays on the board), else the frame's outcome."""
     int_log, bit_index, bit_value, counts, _ = journal
@@ -591,7 +599,7 @@ def _next(escaping, ints, bits, n, stone, neighbours, zobrist, seen, line, budge
                 continue  # the defender extends out of it
             colour = 3 - ints[stone]
         frame[3], frame[4] = counts[0], counts[1]
-        played = _after(ints, bits, n, move, colour, neighbours, zobrist, seen, line, budget, journal)
+        played = _after(ints, bits, n, move, colour, neighbours, zobrist, record, line, budget, journal)
         if played == _OUT_OF_BUDGET:
             return _TRUE if escaping else _FALSE
         if played == _ILLEGAL:
@@ -610,14 +618,14 @@ def _next(escaping, ints, bits, n, stone, neighbours, zobrist, seen, line, budge
 
 
 @_jit
-def _read(escaping, ints, bits, n, stone, depth, neighbours, zobrist, seen, line, budget, journal, frames, takes):
+def _read(escaping, ints, bits, n, stone, depth, neighbours, zobrist, record, line, budget, journal, frames, takes):
     """`features._escapes` (escaping) or `features._captures` of the string at `stone`, read in
     place: the board is as it was when this returns."""
     int_log, bit_index, bit_value, counts, _ = journal
     level = 0
     outcome = _start(escaping, ints, bits, n, stone, depth, neighbours, frames[0], takes[0])
     if outcome == _DEEPER:
-        outcome = _next(escaping, ints, bits, n, stone, neighbours, zobrist, seen, line, budget, journal,
+        outcome = _next(escaping, ints, bits, n, stone, neighbours, zobrist, record, line, budget, journal,
                         frames[0], takes[0])
     while True:
         if outcome == _DEEPER:  # a move was played: read the position after it
@@ -625,7 +633,7 @@ def _read(escaping, ints, bits, n, stone, depth, neighbours, zobrist, seen, line
             kind = escaping != (level % 2 == 1)
             outcome = _start(kind, ints, bits, n, stone, depth - level, neighbours, frames[level], takes[level])
             if outcome == _DEEPER:
-                outcome = _next(kind, ints, bits, n, stone, neighbours, zobrist, seen, line, budget, journal,
+                outcome = _next(kind, ints, bits, n, stone, neighbours, zobrist, record, line, budget, journal,
                                 frames[level], takes[level])
             continue
         if level == 0:
@@ -638,14 +646,14 @@ def _read(escaping, ints, bits, n, stone, depth, neighbours, zobrist, seen, line
         if outcome == _FALSE:  # the escape was not captured, or the capture not escaped
             outcome = _TRUE
         else:
-            outcome = _next(kind, ints, bits, n, stone, neighbours, zobrist, seen, line, budget, journal,
+            outcome = _next(kind, ints, bits, n, stone, neighbours, zobrist, record, line, budget, journal,
                             frame, takes[level])
 
 
 # ------------------------------------------------------------------ planes
 
 @_jit
-def _encode(ints, bits, n, komi_plane, neighbours, zobrist, seen, journal, line, frames, takes, target, out):
+def _encode(ints, bits, n, komi_plane, neighbours, zobrist, record, journal, line, frames, takes, target, out):
     """The 31 planes (`features.encode_python`) into `out` (n, 31), zero on entry; the plane of point
     p goes to row target[p] (a symmetry of the board, or the identity)."""
     me = ints[_scalar(n, TO_MOVE)]
@@ -673,7 +681,7 @@ def _encode(ints, bits, n, komi_plane, neighbours, zobrist, seen, journal, line,
             continue
         budget[0], budget[1] = LADDER_NODES, 1
         line[0] = bits[n * WORDS]
-        escapes_or_taken = _read(count == 1, ints, bits, n, p, LADDER_DEPTH, neighbours, zobrist, seen, line, budget,
+        escapes_or_taken = _read(count == 1, ints, bits, n, p, LADDER_DEPTH, neighbours, zobrist, record, line, budget,
                                  journal, frames, takes)
         if escapes_or_taken == (count == 1):  # plane 1: no escape; plane 3: taken
             continue
@@ -779,7 +787,8 @@ def encode_state(ints, bits, size: int, komi: int, seen: np.ndarray, out: np.nda
         target = _IDENTITY.setdefault(size, np.arange(size * size, dtype=np.int32))
     work = scratch()
     neighbours, _, zobrist = tables(size)
-    _encode(ints, bits, size * size, komi, neighbours, zobrist, seen, work.journal, work.line, work.frames,
+    record = (seen, work.line[:0], 0)
+    _encode(ints, bits, size * size, komi, neighbours, zobrist, record, work.journal, work.line, work.frames,
             work.takes, target, out)
     return out
 
@@ -810,3 +819,223 @@ def play(ints, bits, size: int, point: int, colour: int) -> None:
 
 def area(ints, size: int) -> tuple[int, int]:
     return _area(ints, size * size, tables(size)[0])
+
+
+# ------------------------------------------------------------------ the search tree (mcts.CompiledSearch)
+# Nodes: first edge, edge count (-1 before expansion), pending (waiting in a batch). Edges: move,
+# prior, visits, value sum, child node (-1 none). The arithmetic is `mcts.Search`'s, sums included
+# (`_sum` adds as numpy does), so that both searches choose the same moves.
+
+@_jit
+def _block_sum(values, start, stop):
+    """numpy's pairwise sum of at most 128 values (eight running sums)."""
+    count = stop - start
+    if count < 8:
+        total = 0.0
+        for i in range(start, stop):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    i = start + 8
+    while i < stop - count % 8:
+        r0 += values[i]
+        r1 += values[i + 1]
+        r2 += values[i + 2]
+        r3 += values[i + 3]
+        r4 += values[i + 4]
+        r5 += values[i + 5]
+        r6 += values[i + 6]
+        r7 += values[i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < stop:
+        total += values[i]
+        i += 1
+    return total
+
+
+@_jit
+def _sum(values, start, stop):
+    """numpy's sum of values[start:stop]: blocks of 128 added as two halves, recursively (the same
+    rounding as numpy). An explicit stack: numba caches no recursive function safely."""
+    if stop - start <= 128:
+        return _block_sum(values, start, stop)
+    low, high, stage = np.empty(64, np.int64), np.empty(64, np.int64), np.zeros(64, np.int64)
+    left = np.empty(64, np.float64)
+    low[0], high[0], top, last = start, stop, 1, 0.0
+    while top:
+        i = top - 1
+        count = high[i] - low[i]
+        middle = low[i] + count // 2 - (count // 2) % 8
+        if count <= 128:
+            last = _block_sum(values, low[i], high[i])
+            top -= 1
+        elif stage[i] == 0:
+            stage[i] = 1
+            low[top], high[top], stage[top] = low[i], middle, 0
+            top += 1
+        elif stage[i] == 1:
+            stage[i], left[i] = 2, last
+            low[top], high[top], stage[top] = middle, high[i], 0
+            top += 1
+        else:
+            last = left[i] + last
+            top -= 1
+    return last
+
+
+@_jit
+def _select(first, count, visits, values, priors, noise, c_puct):
+    """`mcts.Search._select`: the edge of the largest Q + U (the first of equals)."""
+    total = _sum(visits, first, first + count)
+    parent = _sum(values, first, first + count) / total if total else 0.5
+    first_play = max(parent - FIRST_PLAY_REDUCTION, 0.0)
+    root = np.sqrt(total + 1)
+    best, chosen = -np.inf, first
+    for i in range(count):
+        e = first + i
+        v = visits[e]
+        q = values[e] / v if v > 0 else first_play
+        prior = priors[e] if len(noise) == 0 else noise[i]
+        score = q + c_puct * prior * root / (1 + v)
+        if score > best:
+            best, chosen = score, e
+    return chosen
+
+
+@_jit
+def _backup(path, depth, leaf_value, valued, loss, visits, values):
+    """`mcts.Search._backup`: undo the virtual loss along the path, add the leaf's value (for its
+    side to move) flipped at every ply when `valued`."""
+    value = 1 - leaf_value
+    for i in range(depth - 1, -1, -1):
+        e = path[i]
+        visits[e] -= loss
+        if valued:
+            visits[e] += 1
+            values[e] += value
+            value = 1 - value
+
+
+@_jit
+def _gather(tree, edges, root, wanted, noise, c_puct, loss, komi, root_ints, root_bits, size, neighbours, zobrist,
+            slots_ints, slots_bits, paths, hashes, depths, leaves, journal):
+    """`mcts.Search._gather`: descend up to `wanted` playouts from `root`, each on its own copy of
+    the root position (a slot); the leaves to evaluate are slots 0..count-1. Returns (count,
+    playouts that ended a game). `tree`: per node first edge, edge count (-1: not expanded),
+    pending, and the node count in tree[0, 3]."""
+    int_log, bit_index, bit_value, counts, _ = journal
+    moves, priors, visits, values, children = edges
+    n = size * size
+    batch, finished, collisions = 0, 0, 0
+    no_noise = noise[:0]
+    while batch + finished < wanted and collisions < wanted:
+        ints, bits, path, line = slots_ints[batch], slots_bits[batch], paths[batch], hashes[batch]
+        ints[:] = root_ints
+        bits[:] = root_bits
+        node, depth = root, 0
+        while tree[node, 1] >= 0 and ints[_scalar(n, PASSES)] < 2:
+            e = _select(tree[node, 0], tree[node, 1], visits, values, priors, noise if node == root else no_noise,
+                        c_puct)
+            if depth == len(path):
+                raise ValueError("a playout went deeper than its path can hold")
+            path[depth] = e
+            visits[e] += loss
+            _play(ints, bits, n, moves[e], ints[_scalar(n, TO_MOVE)], neighbours, zobrist, int_log, bit_index,
+                  bit_value, counts)
+            line[depth] = bits[n * WORDS]
+            depth += 1
+            if children[e] < 0:
+                child = tree[0, 3]
+                tree[0, 3] = child + 1
+                tree[child, 0], tree[child, 1], tree[child, 2] = 0, -1, 0
+                children[e] = child
+            node = children[e]
+        if ints[_scalar(n, PASSES)] >= 2:
+            black, white = _area(ints, n, neighbours)
+            score = black - white - komi
+            to_move = ints[_scalar(n, TO_MOVE)]
+            value = 0.5 if score == 0 else (1.0 if (BLACK if score > 0 else WHITE) == to_move else 0.0)
+            _backup(path, depth, value, True, loss, visits, values)
+            finished += 1
+        elif tree[node, 2]:
+            _backup(path, depth, 0.0, False, loss, visits, values)
+            collisions += 1
+        else:
+            tree[node, 2] = 1
+            depths[batch], leaves[batch] = depth, node
+            batch += 1
+    return batch, finished
+
+
+@_jit
+def _expand(tree, edges, count, policy, white, size, neighbours, diagonals, zobrist, seen, slots_ints, slots_bits,
+            paths, hashes, depths, leaves, loss):
+    """`mcts.Node.expand` and the backup of `mcts.Search._expand` for slots 0..count-1: the
+    sensible moves with the policy renormalised over them (pass added as mcts adds it), and the
+    value of White turned to each leaf's side to move. The edge count is in tree[1, 3]."""
+    moves, priors, visits, values, children = edges
+    n = size * size
+    found = np.empty(n, np.int32)
+    chosen = np.empty(n + 1, np.float64)
+    for b in range(count):
+        ints, bits, node = slots_ints[b], slots_bits[b], leaves[b]
+        to_move = ints[_scalar(n, TO_MOVE)]
+        k = _moves(ints, bits, n, to_move, True, neighbours, diagonals, zobrist, seen, hashes[b], depths[b], found)
+        first = tree[1, 3]
+        for i in range(k):
+            chosen[i] = policy[b, found[i]]
+        total = _sum(chosen, 0, k)
+        for i in range(k):
+            moves[first + i] = found[i]
+            priors[first + i] = chosen[i] / total if total > 0 else 1 / k
+        if k == 0:
+            moves[first], priors[first], k = PASS, 1.0, 1
+        elif ints[_scalar(n, PASSES)] == 1:
+            for i in range(k):
+                priors[first + i] *= 1 - PASS_PRIOR
+            moves[first + k], priors[first + k] = PASS, PASS_PRIOR
+            k += 1
+        for i in range(k):
+            visits[first + i], values[first + i], children[first + i] = 0.0, 0.0, -1
+        tree[node, 0], tree[node, 1], tree[node, 2] = first, k, 0
+        tree[1, 3] = first + k
+        leaf = white[b] if to_move == WHITE else 1 - white[b]
+        _backup(paths[b], depths[b], leaf, True, loss, visits, values)
+
+
+@_jit
+def _keep(tree, edges, root, new_tree, new_edges):
+    """Copy the subtree under `root` into fresh arrays (root first); the tree is reused from move to
+    move, and this keeps only what can still be reached."""
+    moves, priors, visits, values, children = edges
+    new_moves, new_priors, new_visits, new_values, new_children = new_edges
+    order = np.empty(tree[0, 3], np.int64)
+    order[0], done, nodes, edge_count = root, 0, 1, 0
+    while done < nodes:
+        node = order[done]
+        first, count = tree[node, 0], tree[node, 1]
+        new_tree[done, 0], new_tree[done, 1], new_tree[done, 2] = edge_count, count, tree[node, 2]
+        for i in range(max(count, 0)):
+            e = first + i
+            new_moves[edge_count], new_priors[edge_count] = moves[e], priors[e]
+            new_visits[edge_count], new_values[edge_count] = visits[e], values[e]
+            if children[e] >= 0:
+                order[nodes] = children[e]
+                new_children[edge_count] = nodes
+                nodes += 1
+            else:
+                new_children[edge_count] = -1
+            edge_count += 1
+        done += 1
+    new_tree[0, 3], new_tree[1, 3] = nodes, edge_count
+
+
+@_jit
+def _encode_slots(count, slots_ints, slots_bits, size, komi, neighbours, zobrist, seen, hashes, depths, journal, line,
+                  frames, takes, targets, out):
+    """The planes of slots 0..count-1 (`_gather`'s leaves), each turned by its row of `targets`."""
+    for b in range(count):
+        _encode(slots_ints[b], slots_bits[b], size * size, komi, neighbours, zobrist, (seen, hashes[b], depths[b]),
+                journal, line, frames, takes, targets[b], out[b])

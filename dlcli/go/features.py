@@ -20,6 +20,8 @@ Policy target: one-hot of `19 * row + col`; value target: White's win probabilit
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from dlcli.go.board import BLACK, EMPTY, HISTORY, WHITE, Board, opponent
@@ -449,6 +451,13 @@ def transform_planes(planes: np.ndarray, symmetry: int) -> np.ndarray:
     if symmetry & 2:
         out = np.flip(out, axis=-2)
     return out
+
+
+@lru_cache(maxsize=None)
+def symmetry_targets(size: int = 19) -> np.ndarray:
+    """Where each point goes under each symmetry: int32 (8, size*size), `transform_point` in bulk.
+    `planes[targets[s]] = encoded` turns encoded planes; `policy[:, targets[s]]` turns a policy back."""
+    return np.array([[transform_point(p, s, size) for p in range(size * size)] for s in range(SYMMETRIES)], np.int32)
 
 
 def transform_point(point: int, symmetry: int, size: int = 19) -> int:
