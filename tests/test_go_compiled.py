@@ -26,7 +26,8 @@ def check_position(board: Board, ints: np.ndarray, bits: np.ndarray) -> None:
     assert ints[8 * n + compiled.CAPTURED:][:2].tolist() == [board.captured[BLACK], board.captured[WHITE]]
     seen = compiled.seen_array(board)
     for colour in (BLACK, WHITE):
-        assert compiled.moves(ints, bits, board.size, colour, seen, sensible=False).tolist() == board.legal_moves(colour)
+        legal = compiled.moves(ints, bits, board.size, colour, seen, sensible=False)
+        assert legal.tolist() == board.legal_moves(colour)
     assert compiled.moves(ints, bits, board.size, board.to_move, seen, sensible=True).tolist() == sensible_moves(board)
     np.testing.assert_array_equal(compiled.encode_board(board), features.encode_python(board))
 
@@ -96,7 +97,8 @@ def from_record_at(move: int) -> Board:
     raise AssertionError(move)
 
 
-@pytest.mark.parametrize("move, batch_size, by_score", [(0, 1, False), (120, 8, False), (200, 8, True), (120, 32, True)])
+@pytest.mark.parametrize("move, batch_size, by_score",
+                         [(0, 1, False), (120, 8, False), (200, 8, True), (120, 32, True)])
 def test_the_compiled_search_visits_what_the_reference_visits(move, batch_size, by_score):
     from tests.test_go_search import UniformEvaluator
 

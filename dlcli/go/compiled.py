@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - numba is a dependency; this keeps the reference usable
     numba = None
 
-from dlcli.go.board import BLACK, EMPTY, HISTORY, PASS, WHITE, Board, neighbour_table, zobrist_table
+from dlcli.go.board import BLACK, EMPTY, HISTORY, PASS, WHITE, Board, diagonal_table, neighbour_table, zobrist_table
 from dlcli.go.features import LADDER_DEPTH, LADDER_NODES, PLANES, komi_plane
 from dlcli.go.mcts import FIRST_PLAY_REDUCTION, PASS_PRIOR
 
@@ -653,7 +653,7 @@ def _read(escaping, ints, bits, n, stone, depth, neighbours, zobrist, record, li
 # ------------------------------------------------------------------ planes
 
 @_jit
-def _encode(ints, bits, n, komi_plane, neighbours, zobrist, record, journal, line, frames, takes, target, out):
+def _encode(ints, bits, n, komi_index, neighbours, zobrist, record, journal, line, frames, takes, target, out):
     """The 31 planes (`features.encode_python`) into `out` (n, 31), zero on entry; the plane of point
     p goes to row target[p] (a symmetry of the board, or the identity)."""
     me = ints[_scalar(n, TO_MOVE)]
@@ -665,7 +665,7 @@ def _encode(ints, bits, n, komi_plane, neighbours, zobrist, record, journal, lin
         row = target[p]
         if me == BLACK:
             out[row, 0] = 1
-        out[row, 21 + komi_plane] = 1
+        out[row, 21 + komi_index] = 1
         for age in range(min(ints[_scalar(n, KEPT)], HISTORY)):
             c = ints[p] if age == 0 else ints[(BEFORE + age - 1) * n + p]
             if c == me:
@@ -716,14 +716,10 @@ def tables(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(neighbours, diagonals, Zobrist keys) of a board size as arrays (-1 pads the first two)."""
     n = size * size
     neighbours = np.full((n, 4), -1, np.int32)
-    for p, near in enumerate(neighbour_table(size)):
-        neighbours[p, :len(near)] = near
     diagonals = np.full((n, 4), -1, np.int32)
-    for p in range(n):
-        row, col = divmod(p, size)
-        near = [r * size + c for r, c in ((row - 1, col - 1), (row - 1, col + 1), (row + 1, col - 1), (row + 1, col + 1))
-                if 0 <= r < size and 0 <= c < size]
-        diagonals[p, :len(near)] = near
+    for p, (near, corners) in enumerate(zip(neighbour_table(size), diagonal_table(size))):
+        neighbours[p, :len(near)] = near
+        diagonals[p, :len(corners)] = corners
     zobrist = np.array(zobrist_table(size), dtype=np.uint64)
     return neighbours, diagonals, zobrist
 
@@ -779,7 +775,7 @@ def seen_array(board: Board) -> np.ndarray:
 _IDENTITY: dict[int, np.ndarray] = {}
 
 
-def encode_state(ints, bits, size: int, komi: int, seen: np.ndarray, out: np.ndarray,
+def encode_state(ints, bits, size: int, komi_index: int, seen: np.ndarray, out: np.ndarray,
                  target: np.ndarray | None = None) -> np.ndarray:
     """The 31 planes of a position into `out` (size*size, 31), which must be zero; `target` moves
     point p's planes to row target[p] (a symmetry)."""
@@ -788,7 +784,7 @@ def encode_state(ints, bits, size: int, komi: int, seen: np.ndarray, out: np.nda
     work = scratch()
     neighbours, _, zobrist = tables(size)
     record = (seen, work.line[:0], 0)
-    _encode(ints, bits, size * size, komi, neighbours, zobrist, record, work.journal, work.line, work.frames,
+    _encode(ints, bits, size * size, komi_index, neighbours, zobrist, record, work.journal, work.line, work.frames,
             work.takes, target, out)
     return out
 
@@ -1033,9 +1029,10 @@ def _keep(tree, edges, root, new_tree, new_edges):
 
 
 @_jit
-def _encode_slots(count, slots_ints, slots_bits, size, komi, neighbours, zobrist, seen, hashes, depths, journal, line,
-                  frames, takes, targets, out):
+def _encode_slots(count, slots_ints, slots_bits, size, komi_index, neighbours, zobrist, seen, hashes, depths, journal,
+                  line, frames, takes, targets, out):
     """The planes of slots 0..count-1 (`_gather`'s leaves), each turned by its row of `targets`."""
     for b in range(count):
-        _encode(slots_ints[b], slots_bits[b], size * size, komi, neighbours, zobrist, (seen, hashes[b], depths[b]),
-                journal, line, frames, takes, targets[b], out[b])
+        record = (seen, hashes[b], depths[b])
+        _encode(slots_ints[b], slots_bits[b], size * size, komi_index, neighbours, zobrist, record, journal, line, frames,
+                takes, targets[b], out[b])
