@@ -24,6 +24,13 @@ LADDER = """
 STONE = 2 * 9 + 2
 
 
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def encoder(request, monkeypatch):
+    """Every test here runs with the compiled encoder (the default) and the pure-Python reference."""
+    monkeypatch.setenv("DLCLI_GO_COMPILED", "1" if request.param == "compiled" else "0")
+    return request.param
+
+
 def with_stone(diagram: str, row: int, col: int, mark: str) -> str:
     rows = [line.split() for line in diagram.strip().splitlines()]
     rows[row][col] = mark
@@ -269,7 +276,7 @@ def test_the_ladder_cache_gives_the_planes_of_a_fresh_reading():
         ladders = features.LadderCache()
         for board in positions:
             fresh = encode(board)
-            assert np.array_equal(encode(board, ladders), fresh), f"position {compared}:\n{board}"
+            assert np.array_equal(features.encode_python(board, ladders), fresh), f"position {compared}:\n{board}"
             marked += int(fresh[..., 1:5].any())
             compared += 1
         hits, misses = hits + ladders.hits, misses + ladders.misses
@@ -281,8 +288,8 @@ def test_the_ladder_cache_forgets_a_ladder_that_a_far_stone_breaks():
     ladders = features.LadderCache()
     working, broken = from_diagram(LADDER), from_diagram(with_stone(LADDER, 4, 6, "O"))
     working.seen = broken.seen = None  # a board checking superko is always read afresh
-    assert encode(working, ladders).reshape(81, 31)[STONE, 3] == 1
-    assert encode(broken, ladders)[..., 3:5].sum() == 0
-    assert encode(working, ladders).reshape(81, 31)[STONE, 3] == 1
+    assert features.encode_python(working, ladders).reshape(81, 31)[STONE, 3] == 1
+    assert features.encode_python(broken, ladders)[..., 3:5].sum() == 0
+    assert features.encode_python(working, ladders).reshape(81, 31)[STONE, 3] == 1
     assert ladders.misses == 3 and ladders.hits == 0
-    assert encode(working, ladders).reshape(81, 31)[STONE, 3] == 1 and ladders.hits == 1
+    assert features.encode_python(working, ladders).reshape(81, 31)[STONE, 3] == 1 and ladders.hits == 1

@@ -39,6 +39,17 @@ def neighbour_table(size: int) -> tuple[tuple[int, ...], ...]:
 
 
 @lru_cache(maxsize=None)
+def diagonal_table(size: int) -> tuple[tuple[int, ...], ...]:
+    """For every point, the points diagonally next to it."""
+    table = []
+    for row in range(size):
+        for col in range(size):
+            corners = ((row - 1, col - 1), (row - 1, col + 1), (row + 1, col - 1), (row + 1, col + 1))
+            table.append(tuple(r * size + c for r, c in corners if 0 <= r < size and 0 <= c < size))
+    return tuple(table)
+
+
+@lru_cache(maxsize=None)
 def zobrist_table(size: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """64-bit random keys per (colour, point), fixed by a seed so hashes are reproducible."""
     rng = random.Random(20160309 + size)

@@ -20,6 +20,8 @@ Policy target: one-hot of `19 * row + col`; value target: White's win probabilit
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from dlcli.go.board import BLACK, EMPTY, HISTORY, WHITE, Board, opponent
@@ -360,6 +362,18 @@ class LadderCache:
 def encode(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
     """The 31 planes of `board` for its side to move: uint8, shape (size, size, 31).
 
+    Compiled (`dlcli.go.compiled`) when numba is there and DLCLI_GO_COMPILED is not 0, else
+    `encode_python`: the same planes. `ladders` serves the pure-Python path only."""
+    from dlcli.go import compiled
+
+    if compiled.enabled():
+        return compiled.encode_board(board)
+    return encode_python(board, ladders)
+
+
+def encode_python(board: Board, ladders: LadderCache | None = None) -> np.ndarray:
+    """`encode` in pure Python: the reference the compiled encoder is tested against.
+
     `ladders`: a `LadderCache` for encoding the positions of one game in turn (much faster; the
     planes are the same)."""
     if ladders is not None and board.seen is not None:
@@ -437,6 +451,13 @@ def transform_planes(planes: np.ndarray, symmetry: int) -> np.ndarray:
     if symmetry & 2:
         out = np.flip(out, axis=-2)
     return out
+
+
+@lru_cache(maxsize=None)
+def symmetry_targets(size: int = 19) -> np.ndarray:
+    """Where each point goes under each symmetry: int32 (8, size*size), `transform_point` in bulk.
+    `planes[targets[s]] = encoded` turns encoded planes; `policy[:, targets[s]]` turns a policy back."""
+    return np.array([[transform_point(p, s, size) for p in range(size * size)] for s in range(SYMMETRIES)], np.int32)
 
 
 def transform_point(point: int, symmetry: int, size: int = 19) -> int:

@@ -99,16 +99,23 @@ class NetworkEvaluator:
 
     def __call__(self, boards: list[Board]) -> tuple[np.ndarray, np.ndarray]:
         planes = np.stack([features.encode(board) for board in boards]).astype(np.float32)
-        chosen = self.rng.integers(features.SYMMETRIES, size=len(boards)) if self.symmetries else np.zeros(len(boards), int)
+        chosen = self.draw_symmetries(len(boards))
         for index, symmetry in enumerate(chosen):
             planes[index] = features.transform_planes(planes[index], symmetry)
+        return self.evaluate_planes(planes, chosen)
+
+    def draw_symmetries(self, count: int) -> np.ndarray:
+        """The symmetry each of `count` positions is seen under (all 0 without `symmetries`)."""
+        return self.rng.integers(features.SYMMETRIES, size=count) if self.symmetries else np.zeros(count, int)
+
+    def evaluate_planes(self, planes: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`__call__` for planes already encoded and turned by the symmetries `chosen` (float32,
+        (n, size, size, 31)): the policy comes back turned back to the board as it is."""
         outputs = self._forward(planes)
-        policy = np.asarray(outputs[self.policy_output], dtype=np.float64).reshape(len(boards), -1)
-        value = np.asarray(outputs[self.value_output], dtype=np.float64).reshape(len(boards))
-        for index, symmetry in enumerate(chosen):
-            policy[index] = features.transform_policy(policy[index], _INVERSE[symmetry], self.size)
-        self.positions += len(boards)
-        return policy, value
+        policy = np.asarray(outputs[self.policy_output], dtype=np.float64).reshape(len(planes), -1)
+        value = np.asarray(outputs[self.value_output], dtype=np.float64).reshape(len(planes))
+        self.positions += len(planes)
+        return np.take_along_axis(policy, features.symmetry_targets(self.size)[chosen], axis=1), value
 
 
 def _head_positions(model) -> tuple[int, int]:
@@ -119,17 +126,6 @@ def _head_positions(model) -> tuple[int, int]:
         raise ValueError(f"a Go network has two outputs, a policy and a value of 1; this one has {widths}")
     value = widths.index(1)
     return 1 - value, value
-
-
-def _inverse_symmetries() -> list[int]:
-    """For each symmetry, the one that undoes it (two points off every symmetry axis decide it)."""
-    probes = (1, 21)
-    return [next(t for t in range(features.SYMMETRIES)
-                 if all(features.transform_point(features.transform_point(p, s), t) == p for p in probes))
-            for s in range(features.SYMMETRIES)]
-
-
-_INVERSE = _inverse_symmetries()
 
 
 class Node:
@@ -208,16 +204,16 @@ class Search:
         self.settings = settings
         self.rng = np.random.default_rng(seed)
         self.clock = clock
-        self.root = Node()
+        self.root = self._fresh_root()
         self.root_key: tuple | None = None
 
     def reset(self) -> None:
-        self.root, self.root_key = Node(), None
+        self.root, self.root_key = self._fresh_root(), None
 
     def advance(self, board: Board, move: int) -> None:
         """Keep the subtree below `move` (played on `board`, which is now the position after it)."""
         child = self.root.child(move) if self.settings.reuse_tree and self.root_key is not None else None
-        self.root = child if child is not None else Node()
+        self.root = child if child is not None else self._fresh_root()
         self.root_key = _key(board)
 
     def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None) -> SearchResult:
@@ -228,11 +224,11 @@ class Search:
         started = self.clock()
         deadline = None if seconds is None else started + seconds
         if self.root_key != _key(board):
-            self.root = Node()
+            self.root = self._fresh_root()
         self.root_key = _key(board)
         evaluations, done = 0, 0
         if not self.root.expanded:
-            self._expand([(self.root, board.copy(), [])])
+            self._expand_root(board)
             evaluations += 1
         noise = self._noise()
         while (playouts is None or done < playouts) and (deadline is None or self.clock() < deadline or done == 0):
@@ -248,6 +244,13 @@ class Search:
         return SearchResult(moves=root.moves.copy(), visits=root.visits.copy(), values=root.values.copy(),
                             priors=root.priors.copy(), value=root.value() if root.value() is not None else 0.5,
                             playouts=done, seconds=self.clock() - started, evaluations=evaluations)
+
+    def _fresh_root(self) -> Node:
+        """A root with no statistics (the tree kept so far is dropped)."""
+        return Node()
+
+    def _expand_root(self, board: Board) -> None:
+        self._expand([(self.root, board.copy(), [])])
 
     def _noise(self) -> np.ndarray | None:
         settings, root = self.settings, self.root
@@ -312,6 +315,150 @@ class Search:
                 value = 1 - value
 
 
+class _TreeNode:
+    """A node of `CompiledSearch`'s arrays, seen as a `Node` (the root, for `Search.run` and engines)."""
+
+    def __init__(self, search: "CompiledSearch", index: int):
+        self.search, self.index = search, index
+
+    @property
+    def expanded(self) -> bool:
+        return self.search.tree[self.index, 1] >= 0
+
+    def _edges(self, which: int) -> np.ndarray:
+        first, count = self.search.tree[self.index, :2]
+        return self.search.edges[which][first:first + max(count, 0)]
+
+    moves = property(lambda self: self._edges(0))
+    priors = property(lambda self: self._edges(1))
+    visits = property(lambda self: self._edges(2))
+    values = property(lambda self: self._edges(3))
+    value = Node.value
+
+    def child(self, move: int) -> "_TreeNode | None":
+        hits = np.flatnonzero(self.moves == move)
+        child = self._edges(4)[hits[0]] if len(hits) else -1
+        return _TreeNode(self.search, int(child)) if child >= 0 else None
+
+
+class CompiledSearch(Search):
+    """`Search` with its tree in arrays and its playouts compiled (`dlcli.go.compiled`): the same
+    statistics, so the same moves, many times faster. The leaves of a batch are encoded in compiled
+    code too when the evaluator takes planes (`NetworkEvaluator.evaluate_planes`); any other
+    evaluator gets `Board`s replayed along each leaf's path."""
+
+    MAX_DEPTH = 512  # plies a playout may descend below the root
+
+    def __init__(self, evaluator: Evaluator, settings: Settings, *, seed: int = 0,
+                 clock: Callable[[], float] = time.monotonic):
+        from dlcli.go import compiled
+
+        self.compiled = compiled
+        self.tree = np.zeros((0, 4), np.int64)
+        self.edges: tuple = ()
+        self.size = 0
+        super().__init__(evaluator, settings, seed=seed, clock=clock)
+
+    def _fresh_root(self) -> _TreeNode:
+        self.tree = np.zeros((max(len(self.tree), 1024), 4), np.int64)
+        self.tree[0, :3] = 0, -1, 0  # first edge, edge count (not expanded), pending
+        self.tree[0, 3], self.tree[1, 3] = 1, 0  # nodes and edges in use
+        self.edges = self.edges or _new_edges(1 << 16)
+        return _TreeNode(self, 0)
+
+    def advance(self, board: Board, move: int) -> None:
+        super().advance(board, move)
+        if self.root.index != 0:  # keep the subtree below the move, in fresh arrays
+            tree, edges = np.zeros_like(self.tree), _new_edges(len(self.edges[0]))
+            self.compiled._keep(self.tree, self.edges, self.root.index, tree, edges)
+            self.tree, self.edges, self.root = tree, edges, _TreeNode(self, 0)
+
+    def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None) -> SearchResult:
+        compiled = self.compiled
+        if board.size != self.size:
+            self.size = board.size
+            n, slots = board.points, self.settings.batch_size
+            self.slots = (np.zeros((slots, 8 * n + 5), np.int32), np.zeros((slots, n * compiled.WORDS + 1), np.uint64),
+                          np.zeros((slots, self.MAX_DEPTH), np.int64), np.zeros((slots, self.MAX_DEPTH), np.uint64),
+                          np.zeros(slots, np.int64), np.zeros(slots, np.int64))
+        self.board = board
+        self.state = compiled.state_of(board)
+        self.seen = compiled.seen_array(board)
+        return super().run(board, seconds=seconds, playouts=playouts)
+
+    def _expand_root(self, board: Board) -> None:
+        ints, bits, _, _, depths, leaves = self.slots
+        self._reserve(1)
+        ints[0], bits[0] = self.state
+        depths[0], leaves[0] = 0, self.root.index
+        self._expand(range(1))
+
+    def _gather(self, root_board: Board, wanted: int, noise) -> tuple[range, int]:
+        compiled, settings = self.compiled, self.settings
+        self._reserve(wanted)
+        neighbours, _, zobrist = compiled.tables(root_board.size)
+        count, finished = compiled._gather(
+            self.tree, self.edges, self.root.index, wanted, np.zeros(0) if noise is None else noise, settings.c_puct,
+            settings.virtual_loss, root_board.komi, *self.state, root_board.size, neighbours, zobrist, *self.slots,
+            compiled.scratch().journal)
+        return range(count), finished
+
+    def _expand(self, batch: range) -> None:
+        compiled, board = self.compiled, self.board
+        policy, white = self._evaluate(len(batch))
+        neighbours, diagonals, zobrist = compiled.tables(board.size)
+        compiled._expand(self.tree, self.edges, len(batch), np.ascontiguousarray(policy, np.float64),
+                         np.asarray(white, np.float64), board.size, neighbours, diagonals, zobrist, self.seen,
+                         *self.slots, self.settings.virtual_loss)
+
+    def _evaluate(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(policy, White's win) of slots 0..count-1."""
+        compiled, board, evaluator = self.compiled, self.board, self.evaluate
+        if not hasattr(evaluator, "evaluate_planes"):
+            return evaluator([self._replayed(slot) for slot in range(count)])
+        chosen = evaluator.draw_symmetries(count)
+        planes = np.zeros((count, board.points, features.PLANES), np.float32)
+        work = compiled.scratch()
+        neighbours, _, zobrist = compiled.tables(board.size)
+        ints, bits, _, hashes, depths, _ = self.slots
+        compiled._encode_slots(count, ints, bits, board.size, features.komi_plane(board.komi), neighbours, zobrist,
+                               self.seen, hashes, depths, work.journal, work.line, work.frames, work.takes,
+                               features.symmetry_targets(board.size)[chosen], planes)
+        return evaluator.evaluate_planes(planes.reshape(count, board.size, board.size, features.PLANES), chosen)
+
+    def _replayed(self, slot: int) -> Board:
+        """The `Board` of a slot's leaf: the root with the moves of its path played."""
+        _, _, paths, _, depths, _ = self.slots
+        board = self.board.copy()
+        for edge in paths[slot, :depths[slot]]:
+            board.play(int(self.edges[0][edge]))
+        return board
+
+    def _reserve(self, playouts: int) -> None:
+        """Room for `playouts` more leaves: one node and at most a move per point (and pass) each."""
+        nodes, edges = self.tree[0, 3], self.tree[1, 3]
+        if nodes + playouts + 1 >= len(self.tree):
+            self.tree = np.concatenate([self.tree, np.zeros_like(self.tree)])
+        needed = edges + (playouts + 1) * (self.board.points + 1)
+        if needed >= len(self.edges[0]):
+            grown = _new_edges(max(2 * len(self.edges[0]), needed))
+            for old, new in zip(self.edges, grown):
+                new[:len(old)] = old
+            self.edges = grown
+
+
+def _new_edges(count: int) -> tuple:
+    """Edge arrays of `CompiledSearch`: move, prior, visits, value sum, child node."""
+    return (np.zeros(count, np.int32), np.zeros(count), np.zeros(count), np.zeros(count), np.full(count, -1, np.int64))
+
+
+def new_search(evaluator: Evaluator, settings: Settings, *, seed: int = 0) -> Search:
+    """The compiled search when `dlcli.go.compiled` is enabled, else the pure-Python one."""
+    from dlcli.go import compiled
+
+    return (CompiledSearch if compiled.enabled() else Search)(evaluator, settings, seed=seed)
+
+
 def _key(board: Board) -> tuple:
     return board.hash, len(board.moves), board.to_move, board.passes
 
@@ -335,7 +482,7 @@ class Engine(Player):
     def __init__(self, evaluator: Evaluator, settings: Settings = Settings(), *, seed: int = 0, label: str = "dlcli"):
         super().__init__()
         self.settings = settings
-        self.search = Search(evaluator, settings, seed=seed)
+        self.search = new_search(evaluator, settings, seed=seed)
         self.rng = np.random.default_rng(seed + 1)
         self.name = label
         self.sizes = (evaluator.size,) if hasattr(evaluator, "size") else range(9, 20)  # boards it can play

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from dlcli.go.board import BLACK, DEFAULT_KOMI, EMPTY, PASS, WHITE, Board, IllegalMove, opponent
+from dlcli.go.board import BLACK, DEFAULT_KOMI, EMPTY, PASS, WHITE, Board, IllegalMove, diagonal_table, opponent
 
 RESIGN = -2  # genmove's answer when the player gives up (PASS is -1)
 
@@ -19,10 +19,7 @@ def fills_own_eye(board: Board, point: int, colour: int) -> bool:
     at most one diagonal (none on the edge). Filling one's own eye is never worth a playout."""
     if board.colour[point] != EMPTY or any(board.colour[q] != colour for q in board.neighbours[point]):
         return False
-    size = board.size
-    row, col = divmod(point, size)
-    diagonals = ((row - 1, col - 1), (row - 1, col + 1), (row + 1, col - 1), (row + 1, col + 1))
-    on_board = [r * size + c for r, c in diagonals if 0 <= r < size and 0 <= c < size]
+    on_board = diagonal_table(board.size)[point]
     enemy = sum(board.colour[q] == opponent(colour) for q in on_board)
     return enemy == 0 if len(on_board) < 4 else enemy <= 1
 
