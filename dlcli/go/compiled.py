@@ -27,8 +27,7 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps the 
     numba = None
 
 from dlcli.go.board import BLACK, EMPTY, HISTORY, PASS, WHITE, Board, diagonal_table, neighbour_table, zobrist_table
-from dlcli.go.features import LADDER_DEPTH, LADDER_NODES, PLANES, komi_plane
-from dlcli.go.mcts import FIRST_PLAY_REDUCTION, PASS_PRIOR
+from dlcli.go.constants import FIRST_PLAY_REDUCTION, LADDER_DEPTH, LADDER_NODES, PASS_PRIOR, PLANES, komi_plane
 
 WORDS = 6  # 6 x 64 bits hold the 361 points of a 19x19 board
 JOURNAL = 1 << 18  # writes a reading may hold at once (a line of 80 plies writes far fewer)

@@ -25,14 +25,12 @@ from functools import lru_cache
 import numpy as np
 
 from dlcli.go.board import BLACK, EMPTY, HISTORY, WHITE, Board, opponent
+from dlcli.go.constants import LADDER_DEPTH, LADDER_NODES, PLANES, komi_plane  # noqa: F401 - features.X for callers
 
-PLANES = 31
 TO_MOVE, LADDER_ATARI, LADDER_ATARI_LIBERTY, LADDER_TWO, LADDER_TWO_LIBERTIES = 0, 1, 2, 3, 4
 LIBERTY_PLANES = slice(5, 11)
 HISTORY_PLANES = slice(11, 21)
 KOMI_PLANES = slice(21, 31)
-LADDER_DEPTH = 80   # plies read at most; a ladder crosses a 19x19 board in about 70
-LADDER_NODES = 1000  # positions read at most per string (golois counts 1,000); past it: safe
 
 
 class _Budget:
@@ -422,11 +420,6 @@ def _adjacent_opponent_stones(board: Board, stones: list[int]) -> list[int]:
     other = opponent(colour_of[stones[0]])
     strings = {string_of[q] for s in stones for q in neighbours[s] if colour_of[q] == other}
     return [stone for string in strings for stone in board.stones[string]]
-
-
-def komi_plane(komi: float) -> int:
-    """Index among the ten komi planes: the integer part of White's komi, clipped to 0..9."""
-    return int(min(max(np.floor(komi), 0), 9))
 
 
 def policy_index(point: int, size: int = 19) -> int:

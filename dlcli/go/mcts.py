@@ -31,10 +31,9 @@ from dlcli import modelfiles, pretrained
 from dlcli.errors import DlcliError
 from dlcli.go import features
 from dlcli.go.board import PASS, WHITE, Board
+from dlcli.go.constants import FIRST_PLAY_REDUCTION, PASS_PRIOR
 from dlcli.go.player import RESIGN, Player, sensible_moves
 
-PASS_PRIOR = 0.1  # prior of passing when the opponent has just passed (the rest share 0.9)
-FIRST_PLAY_REDUCTION = 0.1  # an unvisited move is valued at its parent's value minus this
 
 
 class BoardSizeError(DlcliError):
