@@ -227,3 +227,22 @@ def test_a_run_recorded_under_the_old_names_resumes(args, old_arguments, old_opt
     code, _, stderr = run_dl(args[0], "--resume", tmp_path / "cut", "--quiet")
     assert code == 0 and not warnings(stderr), stderr
     assert (tmp_path / "cut" / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+
+
+def test_validation_is_a_fraction_and_validation_samples_a_count_in_the_dense_family(capsys):
+    import numpy as np
+
+    from dlcli.commands.families import dense
+
+    x, y = np.arange(10), np.arange(10)
+    fraction = dense.resolve("digits", validation=0.25)
+    assert (fraction.validation, fraction.validation_samples) == (0.25, 0)
+    (train, _), (held, _) = dense.split_validation(x, y, fraction)
+    assert list(held) == [0, 1, 2] and len(train) == 7  # the first ones, Keras' rounding: 10 - floor(7.5)
+    count = dense.resolve("digits", validation_samples=4)
+    assert dense.split_validation(x, y, count)[1][0].tolist() == [0, 1, 2, 3]
+    assert dense.resolve("digits").validation_samples == 300  # the course's preset is a count
+    assert capsys.readouterr().err == ""
+    old = dense.resolve("digits", validation=4.0)  # the old count spelling: one warning, the same split
+    assert (old.validation, old.validation_samples) == (None, 4)
+    assert capsys.readouterr().err.count("deprecated") == 1
