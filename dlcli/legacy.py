@@ -10,7 +10,8 @@ Issue 16 gave every shared option one meaning (docs/options.md). What changed:
 - resnet `--compare plain` is the flag `--compare`, as in classify.
 - `--strategy default` is `--strategy single`.
 
-A run folder recorded with the old names still resumes: `upgrade` renames what it recorded.
+A run folder recorded with the old names still resumes: `upgrade` renames what it recorded (its
+options as parsed, and the checked options `RunFolder.reopen` holds a resumed run to).
 Remove this module, its hidden options and the rewrite in `cli.py` in the release after.
 """
 
@@ -113,8 +114,8 @@ def upgrade(command: str, values: dict[str, Any]) -> tuple[dict[str, Any], list[
         dropout = None if isinstance(values.get("dropout"), bool) else values.get("dropout")
         values["dropout"] = (COURSE_CNN_DROPOUT if rate is None else rate) if on else dropout
         renames.append(("dropout (a flag) and dropout-rate", "dropout (a rate)"))
-    if command == "resnet" and isinstance(values.get("compare"), str):
-        values["compare"] = values["compare"] == VALUES_DROPPED["resnet"]["--compare"]
+    if command == "resnet" and "compare" in values and not isinstance(values["compare"], bool):
+        values["compare"] = values["compare"] == VALUES_DROPPED["resnet"]["--compare"]  # "plain" or None before
         renames.append(("compare = \"plain\"", "compare = true"))
     if command == "timeseries" and values.get("units") is not None:
         values["layer_units"] = values.pop("units")

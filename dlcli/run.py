@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dlcli import modelfiles
+from dlcli import legacy, modelfiles
 from dlcli.atomic import atomic_path, write_arrays, write_json, write_text
 from dlcli.errors import DlcliError
 
@@ -91,7 +91,7 @@ class RunFolder:
         if dataset is not None and config.get("dataset") != dataset:
             raise DlcliError(f"{path} is a run on '{config.get('dataset')}', not '{dataset}'; "
                              "leave the dataset out to continue it as recorded")
-        recorded = json.loads(json.dumps(config.get("options", {})))
+        recorded, _ = legacy.upgrade(command, json.loads(json.dumps(config.get("options", {}))))  # old option names too
         given = json.loads(json.dumps(options or {}, default=str))
         changed = [key for key in given if key in recorded and key not in RESUMABLE and given[key] != recorded[key]]
         if changed:

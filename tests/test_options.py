@@ -154,6 +154,8 @@ def test_old_flags_are_rewritten_before_parsing(args, rewritten):
      {"dropout": 0.25, "dropout_flag": False, "dropout_rate": None}),
     ("timeseries", {"units": "50,100"}, {"layer_units": "50,100"}),
     ("resnet", {"compare": "plain"}, {"compare": True}),
+    ("resnet", {"compare": None}, {"compare": False}),
+    ("resnet", {"compare": True}, {"compare": True}),
     ("kfold", {"validation": 100}, {"validation": 100}),
 ])
 def test_recorded_old_names_are_upgraded(command, recorded, upgraded):
@@ -201,15 +203,15 @@ def test_an_old_spelling_warns_once_and_trains_as_the_new_one(old, new, expected
     assert (tmp_path / "old" / "history.csv").read_text() == (tmp_path / "new" / "history.csv").read_text()
 
 
-@pytest.mark.parametrize("args, old_arguments", [
+@pytest.mark.parametrize("args, old_arguments, old_options", [
     (["classify", "digits", "--limit", "48", "--units", "8", "--network", "dense", "--validation-samples", "16"],
-     {"model": "dense", "validation": 16}),
+     {"model": "dense", "validation": 16}, {"model": "dense", "validation": 16}),
     (["cnn", "mnist", "--batch-size", "16", "--net", "small", "--dropout", "0.3"],
-     {"dropout": True, "dropout_rate": 0.3}),
+     {"dropout": True, "dropout_rate": 0.3}, {}),  # cnn recorded the rate in its options already
     (["timeseries", "sinwave", "--limit", "120", "--window", "8", "--layer-units", "4,4", "--batch-size", "16"],
-     {"units": "4,4"}),
+     {"units": "4,4"}, {"units": [4, 4]}),
 ])
-def test_a_run_recorded_under_the_old_names_resumes(args, old_arguments, folder, tmp_path, monkeypatch):
+def test_a_run_recorded_under_the_old_names_resumes(args, old_arguments, old_options, folder, tmp_path, monkeypatch):
     common = ["--epochs", "2", "--seed", "5", "--deterministic", "--quiet", "--data-dir", folder]
     code, _, stderr = run_dl(*args, *common, "--out", tmp_path / "whole")
     assert code == 0, stderr
@@ -220,7 +222,27 @@ def test_a_run_recorded_under_the_old_names_resumes(args, old_arguments, folder,
     config = json.loads(config_file.read_text())
     new_names = {"network", "validation_samples", "dropout_flag", "layer_units"}
     config["arguments"] = {**{k: v for k, v in config["arguments"].items() if k not in new_names}, **old_arguments}
+    config["options"] = {**{k: v for k, v in config["options"].items() if k not in new_names}, **old_options}
     config_file.write_text(json.dumps(config))  # as the release before issue 16 recorded it
     code, _, stderr = run_dl(args[0], "--resume", tmp_path / "cut", "--quiet")
     assert code == 0 and not warnings(stderr), stderr
     assert (tmp_path / "cut" / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
+
+
+def test_validation_is_a_fraction_and_validation_samples_a_count_in_the_dense_family(capsys):
+    import numpy as np
+
+    from dlcli.commands.families import dense
+
+    x, y = np.arange(10), np.arange(10)
+    fraction = dense.resolve("digits", validation=0.25)
+    assert (fraction.validation, fraction.validation_samples) == (0.25, 0)
+    (train, _), (held, _) = dense.split_validation(x, y, fraction)
+    assert list(held) == [0, 1, 2] and len(train) == 7  # the first ones, Keras' rounding: 10 - floor(7.5)
+    count = dense.resolve("digits", validation_samples=4)
+    assert dense.split_validation(x, y, count)[1][0].tolist() == [0, 1, 2, 3]
+    assert dense.resolve("digits").validation_samples == 300  # the course's preset is a count
+    assert capsys.readouterr().err == ""
+    old = dense.resolve("digits", validation=4.0)  # the old count spelling: one warning, the same split
+    assert (old.validation, old.validation_samples) == (None, 4)
+    assert capsys.readouterr().err.count("deprecated") == 1

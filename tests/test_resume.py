@@ -59,7 +59,7 @@ def data_folder(tmp_path) -> Path:
 EPOCHS = ["--epochs", "2", "--seed", "5", "--deterministic", "--quiet"]
 # each training command on tiny data with a tiny model; {data} is the data folder
 COMMANDS = {
-    "classify": ["classify", "digits", "--limit", "64", "--validation", "16", "--units", "8", "--batch-size", "16"],
+    "classify": ["classify", "digits", "--limit", "64", "--validation-samples", "16", "--units", "8", "--batch-size", "16"],
     "regress": ["regress", "diabetes", "--limit", "64", "--units", "8", "--batch-size", "16"],
     "kfold": ["kfold", "diabetes", "--folds", "2", "--final", "--limit", "40", "--units", "8", "--batch-size", "16"],
     "cnn": ["cnn", "mnist", "--batch-size", "16", "--net", "small", "--pool", "--dropout", "0.3"],

@@ -57,7 +57,7 @@ def resnet(
                          "or use --style functional")
     training = tasks.resolve(replace(COURSE, augment=depth is not None), given)
     options = {**training.as_dict(), "style": style, "blocks": blocks, "filters": filters, "depth": depth,
-               "compare": "plain" if compare else None}  # as recorded before --compare was a flag
+               "compare": compare}
 
     with Session("resnet", name, options, common) as session:
         data = tasks.prepare(session.load(name))
