@@ -34,7 +34,7 @@ class Sampler(layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, z_mean, z_log_var):
-        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        epsilon = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def compute_output_shape(self, z_mean_shape, z_log_var_shape):
@@ -52,8 +52,9 @@ def build_vae_encoder(input_shape: Sequence[int] = COURSE_IMAGE_SHAPE, latent_di
     x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same", name="conv_2")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(16, activation="relu", name="dense")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    # the latent heads compute in float32 under mixed precision: the sampling and the KL term need it
+    z_mean = layers.Dense(latent_dim, name="z_mean", dtype="float32")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var", dtype="float32")(x)
     return keras.Model(inputs, [z_mean, z_log_var], name=name)
 
 
@@ -71,7 +72,10 @@ def build_vae_decoder(output_shape: Sequence[int] = COURSE_IMAGE_SHAPE, latent_d
 
 
 def vae_losses(images, z_mean, z_log_var, reconstruction):
-    """The course's (total, reconstruction, KL) losses for one batch, each a scalar."""
+    """The course's (total, reconstruction, KL) losses for one batch, each a scalar, in float32
+    (under mixed precision the decoder's image may come in bfloat16)."""
+    images, reconstruction = ops.cast(images, "float32"), ops.cast(reconstruction, "float32")
+    z_mean, z_log_var = ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32")
     reconstruction_loss = ops.mean(ops.sum(keras.losses.binary_crossentropy(images, reconstruction), axis=(1, 2)))
     kl_loss = ops.mean(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)))
     return reconstruction_loss + kl_loss, reconstruction_loss, kl_loss
