@@ -60,8 +60,8 @@ def main() -> None:
     precision.apply("bfloat16")
     folder, manifest = load_manifest(args.data_run)
     source = keras.saving.load_model(args.init, compile=False)
-    dense = [layer for layer in source.layers if isinstance(layer, keras.layers.Conv2D)]
-    filters, blocks = dense[0].filters, len(dense) - 2  # stem, the blocks, the policy's 1x1
+    convolutions = [layer for layer in source.layers if isinstance(layer, keras.layers.Conv2D)]
+    filters, blocks = convolutions[0].filters, len(convolutions) - 2  # stem, the blocks, the policy's 1x1
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     for variant in args.variants:
         keras.utils.set_random_seed(7)

@@ -167,11 +167,11 @@ def copy_weights(model: keras.Model, source: keras.Model, *, fresh_value_head: b
         head = {id(layer) for layer in value_head_layers(net)}
         return [layer for layer in net.layers if layer.weights and id(layer) not in head]
 
-    pairs = list(zip(body(model), body(source)))
-    if len(body(model)) != len(body(source)) or any(
-            [w.shape for w in new.weights] != [w.shape for w in old.weights] for new, old in pairs):
+    mine, theirs = body(model), body(source)
+    if len(mine) != len(theirs) or any([w.shape for w in new.weights] != [w.shape for w in old.weights]
+                                       for new, old in zip(mine, theirs)):
         raise ValueError("the networks' trunks differ")
-    for new, old in pairs:
+    for new, old in zip(mine, theirs):
         new.set_weights(old.get_weights())
 
 
