@@ -44,7 +44,7 @@ PRESETS = {"small": SMALL, "course": COURSE}
 
 
 def register(app: typer.Typer) -> None:
-    app.command("translate", help="English to Spanish with the course's Transformer: --train, then translate sentences.")(
+    app.command("translate", help="English to Spanish with a Transformer: translate sentences, or --train one (--preset small or course).")(
         with_common(translate))
 
 
@@ -52,7 +52,7 @@ def translate(
     sentences: Annotated[Optional[list[str]], typer.Argument(
         help="English sentences to translate; '-' reads one per line from stdin.", show_default=False)] = None,
     train: Annotated[bool, typer.Option("--train", help="Train a translation model on spa-eng instead of translating.")] = False,
-    model: Annotated[Optional[Path], typer.Option(help="A translate run folder or its model.keras (default: the newest run).")] = None,
+    model: Annotated[Optional[Path], typer.Option(help="A translate run folder or a model file (translator.npz, or a course model.keras); default: the newest run, else the shipped translator.")] = None,
     beam: Annotated[int, typer.Option(help="Beam width; 1 is the course's greedy decoding.")] = 1,
     decoder: Annotated[str, typer.Option(help="fast (encoder once, compiled steps, batched) or course (the course's decode_sequence loop, for comparison).")] = "fast",
     preset: Annotated[str, typer.Option(help="small (cased subwords, the default) or course (the course's lower-cased words and sizes); the options below override it.")] = "small",
