@@ -32,7 +32,7 @@ DL = [sys.executable, "-m", "dlcli"]
 # A translation model that trains in minutes on 2 shared cores: 10,000 training+validation pairs,
 # vocabularies of 5,000, embedding 64, feed-forward 256, 4 heads, 6 epochs, learning rate 0.002.
 # The course's is `--full`: all pairs, 15,000 words, 256/2048/8 heads, 30 epochs (hours on a CPU).
-TRANSLATE = ["--limit", "10000", "--vocab-size", "5000", "--embed-dim", "64", "--dense-dim", "256", "--heads", "4",
+TRANSLATE = ["--preset", "course", "--limit", "10000", "--vocab-size", "5000", "--embed-dim", "64", "--dense-dim", "256", "--heads", "4",
              "--epochs", "6", "--learning-rate", "0.002", "--bleu-sentences", "1000"]
 # The IMDB Transformer costs about 4 GFLOP per review per training step (600 positions, embedding
 # 256): 1,000 training reviews (250 of them for validation) and 1,000 test reviews, 3 epochs (its
@@ -49,7 +49,7 @@ def run_json(args: list[str], env: dict[str, str], stdin: str | None = None) -> 
 
 
 def train(env: dict[str, str], runs: Path, full: bool) -> dict:
-    args = ["translate", "--train", "--quiet", "--json", "--runs-dir", str(runs), *([] if full else TRANSLATE)]
+    args = ["translate", "--train", "--quiet", "--json", "--runs-dir", str(runs), *(["--preset", "course"] if full else TRANSLATE)]
     started = time.perf_counter()
     metrics = run_json(args, env)
     print(f"dl {' '.join(args[:-2])}: test accuracy {metrics['test_accuracy']:.4f}, BLEU {metrics['test_bleu']:.2f} "

@@ -1,5 +1,5 @@
-"""End-to-end: `dl translate` (train, reload, translate, decoders, errors) and `dl classify imdb
---model transformer`, through the real CLI on tiny data written by the tests."""
+"""End-to-end: `dl translate` (both presets: train, reload, translate, decoders, errors) and
+`dl classify imdb --model transformer`, through the real CLI on tiny data written by the tests."""
 
 from __future__ import annotations
 
@@ -26,27 +26,64 @@ PAIRS = [("I see a black cat.", "Veo un gato negro."), ("I see a white dog.", "V
          ("He is at home now.", "Él está en casa ahora."), ("We won the game today.", "Ganamos el partido hoy."),
          ("Help me with this box.", "Ayúdame con esta caja."), ("Go to your room now.", "Ve a tu cuarto ahora."),
          ("Run to the big house!", "¡Corre a la casa grande!"), ("I am tired of this.", "Estoy cansado de esto.")]
-TINY = ["--embed-dim", "32", "--dense-dim", "64", "--heads", "2", "--epochs", "30", "--batch-size", "16",
+TINY = ["--preset", "course", "--embed-dim", "32", "--dense-dim", "64", "--heads", "2", "--epochs", "30", "--batch-size", "16",
         "--learning-rate", "0.003"]
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One tiny translation model trained through the CLI, shared by this module's tests."""
-    root = tmp_path_factory.mktemp("translate")
+# The default preset, tiny: a byte-level vocabulary of 400, one block each side, no regularisation.
+SMALL_TINY = ["--vocab-size", "400", "--embed-dim", "32", "--dense-dim", "64", "--heads", "2", "--encoder-layers", "1",
+              "--decoder-layers", "1", "--dropout", "0", "--label-smoothing", "0", "--epochs", "40", "--batch-size", "8",
+              "--learning-rate", "0.01", "--warmup-steps", "20"]
+
+
+def train_tiny(root, *options):
     (root / "data" / "spa-eng").mkdir(parents=True)
     (root / "data" / "spa-eng" / "spa.txt").write_text("".join(f"{e}\t{s}\n" for e, s in PAIRS * 4), encoding="utf-8")
     env = {"DLCLI_OFFLINE": "1", "KERAS_HOME": str(root / "keras")}
-    result = dl("translate", "--train", *TINY, "--data-dir", root / "data", "--runs-dir", root / "runs", "--quiet", env=env)
+    result = dl("translate", "--train", *options, "--data-dir", root / "data", "--runs-dir", root / "runs", "--quiet", env=env)
     assert result.code == 0, result.stderr
     return result, root
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny course-preset translation model trained through the CLI, shared by this module's tests."""
+    return train_tiny(tmp_path_factory.mktemp("translate"), *TINY)
+
+
+@pytest.fixture(scope="module")
+def subword(tmp_path_factory):
+    """One tiny default-preset (subword) translator trained through the CLI."""
+    return train_tiny(tmp_path_factory.mktemp("subword"), *SMALL_TINY)
+
+
 def dl_reading(stdin: str, *args) -> Result:
     """`dl` with `stdin` on its standard input (conftest's `dl` gives it none)."""
+    return run_bytes([sys.executable, "-m", "dlcli", *map(str, args)], stdin)
+
+
+def run_bytes(command: list[str], stdin: str) -> Result:
+    """`command` with `stdin` as bytes (lone surrogates become the bytes they escaped); output decoded."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return Result(subprocess.run([sys.executable, "-m", "dlcli", *map(str, args)], input=stdin, capture_output=True,
-                                 text=True, env=environment, timeout=600))
+    completed = subprocess.run(command, input=stdin.encode("utf-8", "surrogateescape"), capture_output=True,
+                               env=environment, timeout=600)
+    completed.stdout, completed.stderr = (text.decode("utf-8", "replace") for text in (completed.stdout, completed.stderr))
+    return Result(completed)
+
+
+# `dl` in a fresh interpreter that reports on stderr, once it is done, which heavy modules it imported
+WATCHED = """
+import sys
+from dlcli.cli import app
+try:
+    app(sys.argv[1:])
+finally:
+    print("imported:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules), file=sys.stderr)
+"""
+
+
+def dl_watched(stdin: str, *args) -> Result:
+    return run_bytes([sys.executable, "-c", WATCHED, *map(str, args)], stdin)
 
 
 def read_translations(run):
@@ -111,7 +148,9 @@ def test_beam_search_of_width_one_is_greedy_and_wider_beams_translate(trained):
 
 @pytest.mark.parametrize("args, stdin, needles", [
     (["translate", ""], None, ["sentence 1 is empty"]),
-    (["translate", "Go.", "-"], "Run!\n\nHelp me.\n", ["line 2 of stdin is empty"]),
+    (["translate", "Go.", "-"], "Run!\n\udcff\n", ["line 2 of stdin is not valid UTF-8"]),
+    (["translate", "--train", "--preset", "course", "--encoder-layers", "2"], None, ["--encoder-layers", "--preset small"]),
+    (["translate", "--train", "--preset", "big"], None, ["unknown --preset 'big'"]),
     (["translate"], None, ["nothing to translate", "--train"]),
     (["translate", "--train", "Go."], None, ["--train takes no sentences"]),
     (["translate", "Go.", "--beam", "0"], None, ["--beam"]),
@@ -122,8 +161,18 @@ def test_bad_input_is_one_line(args, stdin, needles, tmp_path):
     assert_one_line_error(dl_reading(stdin or "", *args, "--runs-dir", tmp_path), *needles)
 
 
-def test_no_model_yet_and_a_folder_of_another_command(tmp_path):
-    assert_one_line_error(dl("translate", "Go.", "--runs-dir", tmp_path / "runs"), "no trained translation model", "dl translate --train")
+def test_no_model_yet_falls_back_to_the_shipped_translator_or_says_none_ships(tmp_path):
+    from dlcli import pretrained
+
+    result = dl("translate", "Go.", "--runs-dir", tmp_path / "runs")
+    if pretrained.translator() is None:
+        assert_one_line_error(result, "no trained translation model", "no translator ships", "dl translate --train")
+    else:
+        assert result.code == 0 and len(result.stdout.splitlines()) == 1 and result.stdout.strip()
+        assert "using the shipped translator" in result.stderr and "translator.md" in result.stderr
+
+
+def test_a_folder_of_another_command(tmp_path):
     other = tmp_path / "classify-digits-1"
     other.mkdir()
     (other / "config.json").write_text(json.dumps({"command": "classify"}))
@@ -167,3 +216,53 @@ def test_classify_imdb_transformer_trains_reloads_and_is_no_translator(tmp_path)
 def test_transformer_classifier_is_imdb_only(tmp_path):
     assert_one_line_error(dl("classify", "digits", "--network", "transformer", "--runs-dir", tmp_path), "imdb")
     assert_one_line_error(dl("classify", "imdb", "--network", "rnn", "--runs-dir", tmp_path), "unknown --network 'rnn'")
+
+
+def test_the_default_preset_trains_exports_and_scores_cased_spanish(subword):
+    import keras
+
+    import dlcli.models  # noqa: F401 - registers the custom layers
+    from dlcli import runtime, subwords
+
+    result, root = subword
+    run = result.run
+    assert {"model.keras", "translator.npz", "tokenizer.json", "test_translations.tsv"} <= {p.name for p in run.iterdir()}
+    metrics = json.loads((run / "metrics.json").read_text())
+    for name in ("test_bleu", "test_chrf", "test_bleu_beam", "test_chrf_beam"):
+        assert 0 <= metrics[name] <= 100
+    assert metrics["test_bleu"] > 30 and metrics["test_chrf"] > 50  # it learned the repeated pairs, cased
+    assert metrics["beam_width"] == 4 and metrics["exported_bytes"] == (run / "translator.npz").stat().st_size
+    config = json.loads((run / "config.json").read_text())
+    assert config["options"]["preset"] == "small" and config["options"]["encoder_layers"] == 1
+    rows = read_translations(run)
+    assert any(row["translation"][:1].isupper() for row in rows)  # cased output
+    # the saved Keras model and the export agree
+    translator = runtime.Translator.load(run / "translator.npz")
+    model = keras.saving.load_model(run / "model.keras", compile=False)
+    tokenizer = subwords.from_json((run / "tokenizer.json").read_text(encoding="utf-8"))
+    english = [row["english"] for row in rows]
+    source = runtime.pad(subwords.encode(tokenizer, english))
+    target = runtime.pad(subwords.target(tokenizer, [row["reference"] for row in rows], 40))[:, :-1]
+    valid = target != 0
+    np.testing.assert_allclose(translator.logits(source, target)[valid], np.asarray(model([source, target]))[valid],
+                               rtol=1e-4, atol=1e-4)
+    assert translator.translate(english) == [row["translation"] for row in rows]
+
+
+def test_translating_with_the_export_needs_no_tensorflow_and_keeps_stdin_lines(subword):
+    result, root = subword
+    rows = read_translations(result.run)
+    english, expected = [row["english"] for row in rows[:3]], [row["translation"] for row in rows[:3]]
+    stdin = f"{english[0]}\n\n   \n{english[1]}\n{english[2]}\n"
+    out = dl_watched(stdin, "translate", "-", "--runs-dir", root / "runs")
+    assert out.code == 0, out.stderr
+    assert out.stdout.split("\n") == [expected[0], "", "", expected[1], expected[2], ""]  # blank lines stay blank
+    assert "imported: []" in out.stderr
+    pairs = dl_watched("", "translate", english[0], english[1], "--model", result.run, "--json")
+    assert pairs.code == 0, pairs.stderr
+    assert pairs.json()["pairs"] == [{"source": english[0], "translation": expected[0]},
+                                     {"source": english[1], "translation": expected[1]}]
+    assert "imported: []" in pairs.stderr
+    beam = dl("translate", english[0], "--model", result.run / "translator.npz", "--beam", "3", "--quiet")
+    assert beam.code == 0 and len(beam.stdout.splitlines()) == 1
+    assert_one_line_error(dl("translate", "Go.", "--model", result.run, "--decoder", "course"), "exported subword translator")

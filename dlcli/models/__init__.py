@@ -15,6 +15,7 @@ from dlcli.models.dense import build_dense
 from dlcli.models.gonets import build_go_baseline, build_go_convnext, build_go_mobilenet, build_go_residual
 from dlcli.models.mobilenet import build_mobile_tower
 from dlcli.models.resnet import build_residual_tower, build_resnet_subclass, build_resnet_v1
+from dlcli.models.seq2seq import build_subword_translator
 from dlcli.models.timeseries import build_series_lstm
 from dlcli.models.transformer import build_transformer_classifier, build_translator
 from dlcli.models.vae import build_vae
@@ -39,6 +40,7 @@ BUILDERS: dict[str, Callable[..., Any]] = {
     "vae": build_vae,
     "transformer_classifier": build_transformer_classifier,
     "translator": build_translator,
+    "subword_translator": build_subword_translator,
 }
 
 

@@ -12,6 +12,7 @@ from dlcli.errors import DlcliError
 FOLDER = Path(__file__).resolve().parent
 DEFAULT = "default"  # what a user types for the shipped model: `dl go info default`, `policy:default`
 GO_NETWORK = "go-network.h5"
+TRANSLATOR = "translator.npz"
 
 
 def go_network() -> Path:
@@ -25,3 +26,10 @@ def go_network() -> Path:
 def card(model: Path) -> Path:
     """The card that describes a shipped model."""
     return model.with_suffix(".md")
+
+
+def translator() -> Path | None:
+    """The shipped English-to-Spanish translator (an exported .npz, run by `dlcli.runtime`), or None
+    while no trained one ships (bench/ship_translator.py puts one here)."""
+    path = FOLDER / TRANSLATOR
+    return path if path.is_file() else None
