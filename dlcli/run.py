@@ -233,13 +233,14 @@ def require_complete(run: Path) -> None:
 
 
 def trained_run(command: str, model: str | Path | None = None, runs_dir: str | Path | None = None,
-                needs: tuple[str, ...] = ("model.keras",)) -> Path:
+                needs: tuple[str, ...] = ("model.keras",), *, quiet: bool = False) -> Path:
     """The complete run folder of `command` that inference should use: `model` (a run folder, or a
     file inside one), else the newest complete run under the runs root. One-line errors for a
     missing path, a folder of another command, an unfinished run, or one without the files `needs`.
+    The newest run is named on stderr unless `quiet`.
     """
     if model is None:
-        run = newest_run(command, runs_dir)
+        run = newest_run(command, runs_dir, quiet=quiet)
     else:
         run = Path(model)
         if run.is_file():
@@ -256,13 +257,13 @@ def trained_run(command: str, model: str | Path | None = None, runs_dir: str | P
 
 
 def model_file(command: str, model: str | Path | None = None, runs_dir: str | Path | None = None,
-               name: str = "model.keras") -> Path:
+               name: str = "model.keras", *, quiet: bool = False) -> Path:
     """The model file inference on `command` uses: `model` itself when it is a file outside any run
     folder, else `name` in the complete run folder `trained_run` picks (`model`, or the newest)."""
     path = None if model is None else Path(model)
     if path is not None and path.is_file() and not (path.parent / "config.json").is_file():
         return modelfiles.find(path)
-    return trained_run(command, path, runs_dir, (name,)) / name
+    return trained_run(command, path, runs_dir, (name,), quiet=quiet) / name
 
 
 def run_of(model_file: str | Path) -> Path:
@@ -279,9 +280,11 @@ def load_model(path: str | Path, *, fix: str = ""):
     return modelfiles.load(path, fix=fix)
 
 
-def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True) -> Path:
+def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bool = True,
+               quiet: bool = False) -> Path:
     """The newest run folder of `command` under the runs root (complete runs only by default), named on
-    stderr so that a user knows which run an inference or a default input came from."""
+    stderr (unless `quiet`: --quiet keeps stderr to errors and warnings) so that a user knows which
+    run an inference or a default input came from."""
     root = runs_root(runs_dir)
     candidates = sorted(root.glob(f"{command}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in candidates:
@@ -290,7 +293,9 @@ def newest_run(command: str, runs_dir: str | Path | None = None, *, complete: bo
         except (OSError, ValueError):
             continue
         if not complete or status == "complete":
-            print(f"dl: using the newest {'complete ' if complete else ''}'{command}' run: {path}", file=sys.stderr)
+            if not quiet:
+                print(f"dl: using the newest {'complete ' if complete else ''}'{command}' run: {path}",
+                      file=sys.stderr)
             return path
     raise DlcliError(f"no {'complete ' if complete else ''}'{command}' run under {root}; "
                      f"train one first or pass --model PATH")

@@ -126,6 +126,7 @@ def test_data_train_info_end_to_end(records, tmp_path):
     info = dl("go", "info", trained_run / "model.h5", "--json")
     assert info.code == 0, info.stderr
     report = info.json()
+    assert list(report)[0] == "run" and report["run"] == str(trained_run)
     assert report["parameters"] == result["parameters"] and report["heads"] == ["policy", "value"]
     assert report["input_shape"] == [19, 19, 31] and report["fits_course_rules"]
     assert "policy" in info.stderr  # the table
@@ -137,6 +138,7 @@ def test_data_train_info_end_to_end(records, tmp_path):
     scored = dl("go", "eval", trained_run, run, "--json")
     assert scored.code == 0, scored.stderr
     report = scored.json()
+    assert list(report)[0] == "run" and report["run"] == str(trained_run)
     assert report["all"]["positions"] == 80 and report["games"] == 2
     assert report["all"]["policy_top1"] == pytest.approx(result["val_policy_accuracy"], abs=1e-4)
     assert report["all"]["value_mse"] == pytest.approx(result["val_value_mse"], abs=1e-3)

@@ -89,6 +89,19 @@ def test_newest_run_skips_incomplete_runs(tmp_path):
         newest_run("regress", tmp_path)
 
 
+def test_the_newest_run_is_named_on_stderr_unless_quiet(tmp_path, capsys):
+    done = RunFolder.create("classify", "digits", runs_dir=tmp_path)
+    done.start({"command": "classify"})
+    done.finish({})
+    assert newest_run("classify", tmp_path) == done.path
+    assert str(done.path) in capsys.readouterr().err
+    assert newest_run("classify", tmp_path, quiet=True) == done.path
+    from dlcli.run import trained_run
+
+    assert trained_run("classify", None, tmp_path, needs=(), quiet=True) == done.path
+    assert capsys.readouterr().err == ""
+
+
 def test_trained_run_finds_the_newest_complete_run_or_refuses_clearly(tmp_path):
     from dlcli.run import trained_run
 

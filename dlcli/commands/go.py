@@ -127,7 +127,7 @@ def train(
         raise DlcliError("--fresh-value-head starts a value head afresh on a trained network: give --init NET")
     from dlcli.run import newest_run
 
-    source = data if data is not None else newest_run("go-data", common.runs_dir)
+    source = data if data is not None else newest_run("go-data", common.runs_dir, quiet=common.quiet)
     from dlcli.go.dataset import load_manifest  # numpy only: the folder is checked before the run starts
 
     folder, manifest = load_manifest(source)
@@ -190,7 +190,9 @@ def info(
 
     from dlcli import pretrained
 
-    report = {**gonets.describe(model, max_params), "path": str(path)}
+    from dlcli.run import run_of
+
+    report = {"run": str(run_of(path)), **gonets.describe(model, max_params), "path": str(path)}
     if path.parent == pretrained.FOLDER:
         report["card"] = str(path.with_suffix(".md"))
     if common.json:
@@ -259,7 +261,9 @@ def evaluate(
                 games = (game for index, game in zip(range(common.limit), games))
             positions = scoring.record_positions(games, scores)
         scoring.score(predict, positions, scores, batch_size=batch_size)
-    report = {"network": str(path), **scores.report()}
+    from dlcli.run import run_of
+
+    report = {"run": str(run_of(path)), "network": str(path), **scores.report()}
     if report[scoring.ALL]["positions"] == 0:
         raise DlcliError(f"no position to score in {', '.join(map(str, records))}")
     if common.json:

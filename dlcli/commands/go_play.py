@@ -63,11 +63,12 @@ def _network_spec(model: Optional[Path], common: GlobalOptions, search: dict[str
         text = str(model)
     else:
         try:
-            text = str(newest_run("go-train", common.runs_dir))
+            text = str(newest_run("go-train", common.runs_dir, quiet=True))
         except DlcliError:
             text = "default"
-        print(f"dl: playing with {'the shipped network' if text == 'default' else text} "
-              "(--model chooses another)", file=sys.stderr)
+        if not common.quiet:
+            print(f"dl: playing with {'the shipped network' if text == 'default' else text} "
+                  "(--model chooses another)", file=sys.stderr)
     spec = parse_spec(text, **_settings(search))
     if spec.kind != "network":
         raise DlcliError(f"--model {text}: not a network; give a .h5 or .keras file or a `dl go train` run folder")

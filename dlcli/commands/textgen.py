@@ -129,7 +129,7 @@ def generate(model: Optional[Path], prompt: Optional[str], length: int, temperat
     """Continue `prompt` with a saved textgen model; print prompt + continuation on stdout."""
     if not prompt:
         raise DlcliError("generating needs a text to continue: pass --prompt \"...\" (not empty)")
-    path = model_file("textgen", model, common.runs_dir)
+    path = model_file("textgen", model, common.runs_dir, quiet=common.quiet)
     import_tensorflow_quietly()
     import keras
     import numpy as np

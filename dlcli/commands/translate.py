@@ -169,7 +169,7 @@ def model_file(model: Optional[Path], runs_dir: Optional[Path], quiet: bool = Fa
         return path
 
     try:
-        run = trained_run("translate", path, runs_dir, needs=())
+        run = trained_run("translate", path, runs_dir, needs=(), quiet=quiet)
     except DlcliError:
         if model is not None:
             raise

@@ -106,7 +106,7 @@ def sample_images(model: Optional[Path], count: int, output: Optional[Path], com
     """Decode `count` points drawn from the latent prior N(0, I) with a trained run's decoder; write a PNG."""
     import json
 
-    run = trained_run("vae", model, common.runs_dir, needs=PARTS)
+    run = trained_run("vae", model, common.runs_dir, needs=PARTS, quiet=common.quiet)
     seed = common.random_seed
     target = Path(output) if output is not None else run / "plots" / f"samples-{count}-seed{seed}.png"
     if target.suffix.lower() != ".png":
