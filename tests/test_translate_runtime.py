@@ -98,3 +98,13 @@ def test_a_file_that_is_no_translator_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no translator"):
         runtime.Translator.load(path)
     assert not runtime.is_exported(path) and not runtime.is_exported(tmp_path / "missing.npz")
+
+
+def test_beam_candidates_are_the_largest_in_order_as_a_full_sort_gives_them():
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(20, 500))
+    values[:, :9] = -np.inf  # never-chosen tokens
+    values[3, 100] = values[3, 200] = 9.0  # an equal pair, both kept: the lower index first
+    for count in (1, 8, 500):
+        np.testing.assert_array_equal(runtime._top(values, count),
+                                      np.argsort(-values, axis=1, kind="stable")[:, :count])
