@@ -1,6 +1,6 @@
 """Time management (dlcli/go/timing.py and its use in mcts.Search and mcts.Engine): the allocation
 keeps every clock's margin, the search stops early on decided moves and extends on unclear ones,
-and games played on a fake clock never run out of time.
+GTP's time commands reach the engine, and games played on a fake clock never run out of time.
 No test reads the wall clock: every second here is a fake clock's."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 
 from dlcli.go import compiled, mcts, timing
 from dlcli.go.board import BLACK, WHITE, Board, from_diagram
+from dlcli.go.gtp import GtpServer
 from dlcli.go.player import RESIGN, RandomPlayer
 from dlcli.go.timing import Budget, ClockState, Stopper, TimeControl
 
@@ -226,6 +227,30 @@ def test_time_left_updates_the_allocation_of_that_colour_only():
     assert player.budget(WHITE).target == pytest.approx((0.9 * 12) / 2 - timing.OVERHEAD_S)
     player.set_time_control(TimeControl("absolute", 3600))
     assert player.budget(BLACK).maximum <= 30  # --time stays a cap under a clock
+
+
+def test_kgs_time_settings_parses_every_form_and_refuses_bad_ones():
+    player = engine(FakeClock())
+    server = GtpServer(player, size=9)
+    assert "kgs-time_settings" in server.handle("list_commands")
+    assert server.handle("known_command kgs-time_settings") == "= true\n\n"
+    forms = {"none": TimeControl(), "absolute 300": TimeControl("absolute", 300),
+             "byoyomi 600 30 5": TimeControl("byoyomi", 600, 30, periods=5),
+             "canadian 600 300 25": TimeControl("canadian", 600, 300, 25)}
+    for arguments, control in forms.items():
+        assert server.handle(f"7 kgs-time_settings {arguments}") == "=7 \n\n"
+        assert player.time_control == control
+    assert server.handle("time_settings 300 20 4") == "= \n\n" and player.time_control == TimeControl(
+        "canadian", 300, 20, 4)
+    for bad in ("", "fischer 300 10", "none 5", "absolute", "absolute 300 5", "byoyomi 600 30", "byoyomi 600 0 5",
+                "byoyomi 600 30 0", "canadian 600 300 0", "canadian 600 -3 5", "canadian 600 a 5", "absolute 1e3"):
+        answer = server.handle(f"kgs-time_settings {bad}")
+        assert answer.startswith("? ") and answer.endswith("\n\n") and "\n" not in answer[:-2], (bad, answer)
+    assert player.time_control == TimeControl("canadian", 300, 20, 4)  # a refused setting changes nothing
+    assert server.handle("kgs-time_settings byoyomi 0 2 3") == "= \n\n"
+    assert server.handle("time_left b 2 3") == "= \n\n"
+    period = pytest.approx(0.9 * 2 - timing.OVERHEAD_S)
+    assert player.budget(BLACK).target == period and player.budget(BLACK).maximum == period
 
 
 def play_on_clock(player, control: TimeControl, *, lag: float, moves: int, tell_time: bool):
