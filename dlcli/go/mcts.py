@@ -507,7 +507,7 @@ class Engine(Player):
         self.rng = np.random.default_rng(seed + 1)
         self.name = label
         self.sizes = (evaluator.size,) if hasattr(evaluator, "size") else range(9, 20)  # boards it can play
-        self.low_values = 0
+        self.low_values: dict[int, int] = {}  # per colour: its own moves in a row with a hopeless value
         self.last: MoveInfo | None = None
         self.searched = {"moves": 0, "playouts": 0, "seconds": 0.0, "stops": {}}
         self.time_control = timing.TimeControl()      # the game's clock, as GTP set it (none by default)
@@ -528,7 +528,7 @@ class Engine(Player):
                                  f"not {size}x{size}; choose --size {max(self.sizes)}")
         super().new_game(size, komi)
         self.search.reset()
-        self.low_values, self.last, self.clocks = 0, None, {}  # a new game: fresh clocks too
+        self.low_values, self.last, self.clocks = {}, None, {}  # a new game: fresh clocks too
 
     def play(self, colour: int, point: int) -> None:
         super().play(colour, point)
@@ -547,7 +547,7 @@ class Engine(Player):
             move = self._policy_move(board, stop="no time")  # not even one batch fits: the network alone
         else:
             result = self._search_move(board, colour, budget)
-            move = RESIGN if self._resigns(result.value) else self.last.move
+            move = RESIGN if self._resigns(colour, result.value) else self.last.move
         if self.time_control.kind != "none":  # counted here too (with the lag we cannot see) if no time_left comes
             taken = self.search.clock() - started + timing.OVERHEAD_S
             self.clocks[colour] = timing.spend(self.time_control, self._clock(colour), taken)
@@ -590,11 +590,13 @@ class Engine(Player):
                 "playouts_per_s": round(playouts / seconds, 1) if seconds else 0.0,
                 "search_stops": dict(sorted(self.searched["stops"].items()))}
 
-    def _resigns(self, value: float) -> bool:
-        """Resign only when the value stayed below the threshold for several own moves, and never early."""
+    def _resigns(self, colour: int, value: float) -> bool:
+        """Resign only when the value stayed below the threshold for several of the colour's own searched
+        moves in a row, and never early. Counted per colour: in self-play the engine plays both, and the
+        winner's moves between the loser's must not reset the loser's count."""
         settings = self.settings
-        self.low_values = self.low_values + 1 if value < settings.resign_threshold else 0
-        return (settings.resign_threshold > 0 and self.low_values >= settings.resign_moves
+        low = self.low_values[colour] = self.low_values.get(colour, 0) + 1 if value < settings.resign_threshold else 0
+        return (settings.resign_threshold > 0 and low >= settings.resign_moves
                 and len(self.board.moves) >= settings.resign_after)
 
     def _policy_move(self, board: Board, stop: str = "policy") -> int:
