@@ -19,7 +19,8 @@ from dlcli.go.player import RESIGN, RandomPlayer, result_text
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = [sys.executable, "-m", "dlcli.go.gtp", "--random", "--seed", "1"]
 COMMANDS = ("protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "clear_board",
-            "komi", "play", "genmove", "undo", "showboard", "final_score", "time_settings", "time_left", "quit")
+            "komi", "play", "genmove", "undo", "showboard", "final_score", "time_settings", "kgs-time_settings",
+            "time_left", "quit")
 RESULT = re.compile(r"^(0|[BW]\+\d+(\.\d+)?)$")
 
 

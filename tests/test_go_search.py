@@ -105,6 +105,14 @@ def test_a_dead_lost_position_makes_it_resign_but_only_after_several_moves_and_n
     assert patient.genmove(BLACK) != RESIGN
 
 
+def test_in_self_play_the_winners_moves_do_not_reset_the_losers_count():
+    player = engine(UniformEvaluator(), resign_moves=2, resign_after=0)
+    player.board = from_diagram(LOST, komi=7.5)
+    assert player.genmove(BLACK) != RESIGN and player.last.value < 0.05
+    assert player.genmove(WHITE) != RESIGN and player.last.value > 0.95  # the same engine plays White
+    assert player.genmove(BLACK) == RESIGN
+
+
 def test_the_tree_is_reused_after_a_move():
     player = engine(UniformEvaluator(by_score=False), playouts=64)
     player.new_game(9)

@@ -25,6 +25,7 @@ from typing import Callable, TextIO
 from dlcli.errors import DlcliError
 from dlcli.go.board import BLACK, DEFAULT_KOMI, EMPTY, MAX_SIZE, MIN_SIZE, PASS, WHITE, Board, IllegalMove
 from dlcli.go.player import RESIGN, Player, result_text
+from dlcli.go.timing import TimeControl
 
 EXIT_POLL_S = 0.25  # how often a silent engine is checked for having exited
 
@@ -103,6 +104,10 @@ def diagram(board: Board) -> str:
 
 # --------------------------------------------------------------------------- the server
 
+KGS_TIME_SYSTEMS = {"none": (), "absolute": ("main",), "byoyomi": ("main", "period", "periods"),
+                    "canadian": ("main", "period", "stones")}  # kgs-time_settings: its arguments, as TimeControl's
+
+
 def _ints(args: list[str], count: int, what: str) -> list[int]:
     if len(args) != count:
         raise _Fail(f"syntax error: expected {what}")
@@ -143,6 +148,7 @@ class GtpServer:
             "showboard": lambda args: "\n" + diagram(self.player.board),
             "final_score": self.final_score,
             "time_settings": self.time_settings,
+            "kgs-time_settings": self.kgs_time_settings,
             "time_left": self.time_left,
             "quit": self.quit,
         }
@@ -267,6 +273,21 @@ class GtpServer:
     def time_settings(self, args: list[str]) -> str:
         main, byo_time, byo_stones = _ints(args, 3, "main time, byo-yomi time and byo-yomi stones")
         self.player.set_time(main, byo_time, byo_stones)
+        return ""
+
+    def kgs_time_settings(self, args: list[str]) -> str:
+        """KGS's extension: `none`, `absolute MAIN`, `byoyomi MAIN PERIOD PERIODS` (Japanese byo-yomi)
+        or `canadian MAIN BYO_YOMI STONES`, in whole seconds."""
+        kind = args[0].lower() if args else ""
+        if kind not in KGS_TIME_SYSTEMS:
+            raise _Fail("syntax error: expected none, absolute, byoyomi or canadian")
+        fields = KGS_TIME_SYSTEMS[kind]
+        values = _ints(args[1:], len(fields), " ".join([kind, *(field.upper() for field in fields)]))
+        try:
+            control = TimeControl(kind, **dict(zip(fields, values)))
+        except ValueError as error:
+            raise _Fail(f"invalid time settings: {error}") from None
+        self.player.set_time_control(control)
         return ""
 
     def time_left(self, args: list[str]) -> str:
@@ -457,6 +478,14 @@ class GtpPlayer(Player):
     def set_time(self, main_seconds: float, byo_yomi_seconds: float, byo_yomi_stones: int) -> None:
         if self.knows("time_settings"):
             self.command(f"time_settings {round(main_seconds)} {round(byo_yomi_seconds)} {int(byo_yomi_stones)}")
+
+    def set_time_control(self, control: TimeControl) -> None:
+        """kgs-time_settings where the engine knows it and GTP's time_settings cannot say the clock
+        (Japanese byo-yomi), else the nearest time_settings."""
+        if control.kind == "byoyomi" and self.knows("kgs-time_settings"):
+            self.command(f"kgs-time_settings byoyomi {round(control.main)} {round(control.period)} {control.periods}")
+        else:
+            self.set_time(*control.gtp_settings())
 
     def time_left(self, colour: int, seconds: float, stones: int) -> None:
         if self.knows("time_left"):

@@ -15,6 +15,10 @@ passes) is valued exactly by area scoring, without the network.
 Moves considered: the legal points that do not fill one's own eye (`player.sensible_moves`); pass
 only when there is none or the opponent has just passed (then passing ends the game, and the
 search sees at once whether that wins). The network has no pass output.
+
+Time: a timed search asks a `timing.Stopper` after every batch whether to go on (it stops early on
+a decided move, extends an unclear one up to its maximum); the engine takes each move's target and
+maximum from the GTP clock (`timing.allocate`) and counts the time it spends.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 from dlcli import modelfiles, pretrained
 from dlcli.errors import DlcliError
-from dlcli.go import features
+from dlcli.go import features, timing
 from dlcli.go.board import PASS, WHITE, Board
 from dlcli.go.constants import FIRST_PLAY_REDUCTION, PASS_PRIOR
 from dlcli.go.player import RESIGN, Player, sensible_moves
@@ -43,7 +47,9 @@ class BoardSizeError(DlcliError):
 @dataclass(frozen=True)
 class Settings:
     """How the engine searches and chooses. `seconds` and `playouts` bound each move's search
-    (whichever comes first; playouts=0 plays the network's policy alone, with no search)."""
+    (whichever comes first; playouts=0 plays the network's policy alone, with no search). `seconds`
+    is a cap, never passed: a timed search stops sooner when its move is decided, and under a GTP
+    clock it spends what `timing.allocate` gives, within the cap."""
 
     seconds: float | None = 2.0
     playouts: int | None = None
@@ -181,6 +187,7 @@ class SearchResult:
     playouts: int       # playouts of this search (not counting visits kept from earlier searches)
     seconds: float
     evaluations: int
+    stop: str = ""      # why the search stopped: see `timing.Stopper` ('exhausted': no playout left to make)
 
     def best(self) -> int:
         """The most visited move; ties go to the better value."""
@@ -205,6 +212,7 @@ class Search:
         self.clock = clock
         self.root = self._fresh_root()
         self.root_key: tuple | None = None
+        self.batch_seconds = 0.0  # how long the last batch took (the next is expected to take as long)
 
     def reset(self) -> None:
         self.root, self.root_key = self._fresh_root(), None
@@ -215,22 +223,28 @@ class Search:
         self.root = child if child is not None else self._fresh_root()
         self.root_key = _key(board)
 
-    def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None) -> SearchResult:
-        """Search from `board` (not changed) within the budget; the settings' budget by default."""
+    def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None,
+            budget: timing.Budget | None = None) -> SearchResult:
+        """Search from `board` (not changed) within the budget: `budget` (a target and a maximum in
+        seconds), else `seconds` as both, else the settings' `seconds`; and the playouts, else the
+        settings'. A timed search stops when a `timing.Stopper` says so; the result says why."""
         settings = self.settings
-        seconds = settings.seconds if seconds is None else seconds
         playouts = settings.playouts if playouts is None else playouts
+        if budget is None:
+            seconds = settings.seconds if seconds is None else seconds
+            budget = None if seconds is None else timing.Budget(seconds, seconds)
+        stopper = timing.Stopper(budget)
         started = self.clock()
-        deadline = None if seconds is None else started + seconds
         if self.root_key != _key(board):
             self.root = self._fresh_root()
         self.root_key = _key(board)
-        evaluations, done = 0, 0
+        evaluations, done, stop = 0, 0, None
         if not self.root.expanded:
             self._expand_root(board)
             evaluations += 1
         noise = self._noise()
-        while (playouts is None or done < playouts) and (deadline is None or self.clock() < deadline or done == 0):
+        while stop is None:
+            before = self.clock()
             wanted = settings.batch_size if playouts is None else min(settings.batch_size, playouts - done)
             batch, finished = self._gather(board, wanted, noise)
             done += finished + len(batch)
@@ -238,11 +252,17 @@ class Search:
                 self._expand(batch)
                 evaluations += len(batch)
             elif not finished:  # every playout collided: the tree is exhausted for now
+                stop = "exhausted"
                 break
+            now = self.clock()
+            self.batch_seconds = now - before
+            stop = stopper.check(self.root.visits, self.root.values, elapsed=now - started, playouts=done,
+                                 playouts_left=None if playouts is None else playouts - done,
+                                 batch_seconds=self.batch_seconds)
         root = self.root
         return SearchResult(moves=root.moves.copy(), visits=root.visits.copy(), values=root.values.copy(),
                             priors=root.priors.copy(), value=root.value() if root.value() is not None else 0.5,
-                            playouts=done, seconds=self.clock() - started, evaluations=evaluations)
+                            playouts=done, seconds=self.clock() - started, evaluations=evaluations, stop=stop)
 
     def _fresh_root(self) -> Node:
         """A root with no statistics (the tree kept so far is dropped)."""
@@ -372,7 +392,8 @@ class CompiledSearch(Search):
             self.compiled._keep(self.tree, self.edges, self.root.index, tree, edges)
             self.tree, self.edges, self.root = tree, edges, _TreeNode(self, 0)
 
-    def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None) -> SearchResult:
+    def run(self, board: Board, *, seconds: float | None = None, playouts: int | None = None,
+            budget: timing.Budget | None = None) -> SearchResult:
         compiled = self.compiled
         if board.size != self.size:
             self.size = board.size
@@ -383,7 +404,7 @@ class CompiledSearch(Search):
         self.board = board
         self.state = compiled.state_of(board)
         self.seen = compiled.seen_array(board)
-        return super().run(board, seconds=seconds, playouts=playouts)
+        return super().run(board, seconds=seconds, playouts=playouts, budget=budget)
 
     def _expand_root(self, board: Board) -> None:
         ints, bits, _, _, depths, leaves = self.slots
@@ -471,6 +492,7 @@ class MoveInfo:
     white_win: float          # the same, for White
     playouts: int
     seconds: float
+    stop: str = ""            # why the search stopped (`SearchResult.stop`); 'policy' / 'no time': no search
 
 
 class Engine(Player):
@@ -485,10 +507,11 @@ class Engine(Player):
         self.rng = np.random.default_rng(seed + 1)
         self.name = label
         self.sizes = (evaluator.size,) if hasattr(evaluator, "size") else range(9, 20)  # boards it can play
-        self.low_values = 0
+        self.low_values: dict[int, int] = {}  # per colour: its own moves in a row with a hopeless value
         self.last: MoveInfo | None = None
-        self.searched = {"moves": 0, "playouts": 0, "seconds": 0.0}
-        self.clock_seconds: float | None = None  # per-move budget from GTP time settings
+        self.searched = {"moves": 0, "playouts": 0, "seconds": 0.0, "stops": {}}
+        self.time_control = timing.TimeControl()      # the game's clock, as GTP set it (none by default)
+        self.clocks: dict[int, timing.ClockState] = {}  # each colour's time left
 
     def reseed(self, *key: int) -> None:
         """Restart every random stream (noise, move sampling, symmetries) from `key`, such as
@@ -505,7 +528,7 @@ class Engine(Player):
                                  f"not {size}x{size}; choose --size {max(self.sizes)}")
         super().new_game(size, komi)
         self.search.reset()
-        self.low_values, self.last = 0, None
+        self.low_values, self.last, self.clocks = {}, None, {}  # a new game: fresh clocks too
 
     def play(self, colour: int, point: int) -> None:
         super().play(colour, point)
@@ -516,37 +539,67 @@ class Engine(Player):
         self.search.reset()
 
     def choose(self, colour: int) -> int:
-        board = self.board
+        board, started = self.board, self.search.clock()
+        budget = self.budget(colour)
         if self.settings.playouts == 0:
-            return self._policy_move(board)
+            move = self._policy_move(board)
+        elif budget is not None and budget.maximum < self._first_batch_seconds(board):
+            move = self._policy_move(board, stop="no time")  # not even one batch fits: the network alone
+        else:
+            result = self._search_move(board, colour, budget)
+            move = RESIGN if self._resigns(colour, result.value) else self.last.move
+        if self.time_control.kind != "none":  # counted here too (with the lag we cannot see) if no time_left comes
+            taken = self.search.clock() - started + timing.OVERHEAD_S
+            self.clocks[colour] = timing.spend(self.time_control, self._clock(colour), taken)
+        return move
+
+    def _first_batch_seconds(self, board: Board) -> float:
+        """What the least search costs, as the last batch measured it: one batch, and one more
+        network call when the root is not yet expanded."""
+        search = self.search
+        kept = search.root_key == _key(board) and search.root.expanded
+        return max(search.batch_seconds * (1 if kept else 2), timing.MIN_SEARCH_S)
+
+    def budget(self, colour: int) -> timing.Budget | None:
+        """This move's search time: the clock's allocation (when GTP set a clock) under the per-move
+        `seconds` cap, or `seconds` alone; None when only playouts bound the search."""
         seconds = self.settings.seconds
-        if self.clock_seconds is not None:
-            seconds = self.clock_seconds if seconds is None else min(seconds, self.clock_seconds)
-        result = self.search.run(board, seconds=seconds)
+        if self.time_control.kind == "none":
+            return None if seconds is None else timing.Budget(seconds, seconds)
+        board = self.board
+        return timing.allocate(self.time_control, self._clock(colour), board.size, len(board.moves)).capped(seconds)
+
+    def _search_move(self, board: Board, colour: int, budget: timing.Budget | None) -> SearchResult:
+        result = self.search.run(board, budget=budget)
         early = len(board.moves) < self.settings.temperature_moves
         move = result.sample(self.settings.temperature if early else 0.0, self.rng)
         self.searched["moves"] += 1
         self.searched["playouts"] += result.playouts
         self.searched["seconds"] += result.seconds
+        self.searched["stops"][result.stop] = self.searched["stops"].get(result.stop, 0) + 1
         white_win = result.value if colour == WHITE else 1 - result.value
-        self.last = MoveInfo(move, result.value, white_win, result.playouts, result.seconds)
-        return RESIGN if self._resigns(result.value) else move
+        self.last = MoveInfo(move, result.value, white_win, result.playouts, result.seconds, result.stop)
+        return result
 
-    def search_stats(self) -> dict[str, float]:
-        """Playouts and seconds per searched move, and playouts per second, over the engine's life."""
+    def search_stats(self) -> dict[str, float | dict[str, int]]:
+        """Playouts and seconds per searched move, playouts per second, and how many searches stopped
+        for each reason (`SearchResult.stop`), over the engine's life."""
         moves, playouts, seconds = self.searched["moves"], self.searched["playouts"], self.searched["seconds"]
         return {"searched_moves": moves, "playouts_per_move": round(playouts / moves, 1) if moves else 0.0,
                 "seconds_per_move": round(seconds / moves, 3) if moves else 0.0,
-                "playouts_per_s": round(playouts / seconds, 1) if seconds else 0.0}
+                "playouts_per_s": round(playouts / seconds, 1) if seconds else 0.0,
+                "search_stops": dict(sorted(self.searched["stops"].items()))}
 
-    def _resigns(self, value: float) -> bool:
-        """Resign only when the value stayed below the threshold for several own moves, and never early."""
+    def _resigns(self, colour: int, value: float) -> bool:
+        """Resign only when the value stayed below the threshold for several of the colour's own searched
+        moves in a row, and never early. Counted per colour: in self-play the engine plays both, and the
+        winner's moves between the loser's must not reset the loser's count."""
         settings = self.settings
-        self.low_values = self.low_values + 1 if value < settings.resign_threshold else 0
-        return (settings.resign_threshold > 0 and self.low_values >= settings.resign_moves
+        low = self.low_values[colour] = self.low_values.get(colour, 0) + 1 if value < settings.resign_threshold else 0
+        return (settings.resign_threshold > 0 and low >= settings.resign_moves
                 and len(self.board.moves) >= settings.resign_after)
 
-    def _policy_move(self, board: Board) -> int:
+    def _policy_move(self, board: Board, stop: str = "policy") -> int:
         """The network's most probable sensible move, no search; passes as the search would: when
         nothing sensible is left, or when the opponent passed and the position wins as it stands."""
         policy, white = self.search.evaluate([board])
@@ -556,23 +609,19 @@ class Engine(Player):
         else:
             move = moves[int(np.argmax(policy[0][moves]))]
         value = float(white[0]) if board.to_move == WHITE else 1 - float(white[0])
-        self.last = MoveInfo(move, value, float(white[0]), 0, 0.0)
+        self.last = MoveInfo(move, value, float(white[0]), 0, 0.0, stop)
         return move
 
-    def set_time(self, main_seconds: float, byo_yomi_seconds: float, byo_yomi_stones: int) -> None:
-        self._budget(main_seconds, byo_yomi_seconds, byo_yomi_stones)
+    def set_time_control(self, control: timing.TimeControl) -> None:
+        """GTP `time_settings` / `kgs-time_settings`: both colours' clocks start afresh."""
+        self.time_control, self.clocks = control, {}
 
     def time_left(self, colour: int, seconds: float, stones: int) -> None:
-        self._budget(seconds, seconds if stones else 0, stones)
+        if self.time_control.kind != "none":
+            self.clocks[colour] = timing.update(self.time_control, self._clock(colour), seconds, stones)
 
-    def _budget(self, main: float, byo_seconds: float, byo_stones: int) -> None:
-        """A per-move budget that keeps a game inside the clock: a share of the main time (as if
-        40 more moves were to come) or of the byo-yomi period, less a safety margin."""
-        if main <= 0 and byo_seconds <= 0:
-            self.clock_seconds = None  # no time limit
-            return
-        share = byo_seconds / byo_stones if byo_stones > 0 else main / 40
-        self.clock_seconds = max(0.8 * share - 0.05, 0.05)
+    def _clock(self, colour: int) -> timing.ClockState:
+        return self.clocks.get(colour) or timing.ClockState.start(self.time_control)
 
 
 def load_network(path: str | Path):

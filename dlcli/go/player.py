@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from dlcli.go.board import BLACK, DEFAULT_KOMI, EMPTY, PASS, WHITE, Board, IllegalMove, diagonal_table, opponent
+from dlcli.go.timing import TimeControl
 
 RESIGN = -2  # genmove's answer when the player gives up (PASS is -1)
 
@@ -71,7 +72,11 @@ class Player:
         return result_text(self.board.score())
 
     def set_time(self, main_seconds: float, byo_yomi_seconds: float, byo_yomi_stones: int) -> None:
-        """GTP time_settings; players without a clock ignore it."""
+        """GTP time_settings (Canadian byo-yomi, absolute time or none): see `set_time_control`."""
+        self.set_time_control(TimeControl.from_gtp(main_seconds, byo_yomi_seconds, byo_yomi_stones))
+
+    def set_time_control(self, control: TimeControl) -> None:
+        """The game's clock (GTP time_settings, kgs-time_settings); players without a clock ignore it."""
 
     def time_left(self, colour: int, seconds: float, stones: int) -> None:
         """GTP time_left; players without a clock ignore it."""
