@@ -1,14 +1,17 @@
 """Go playing benchmark: search speed, then matches of a trained network through the real CLI.
 
     .venv/bin/python bench/bench_go_play.py ../shared/datasets --network RUN_OR_FILE [--games 20] [--time 2]
+    .venv/bin/python bench/bench_go_play.py ../shared/datasets --network default --skip-speed --games 40 \
+        --jobs 1 --levels 1 5 10     # issue 14's matches: one game at a time, each engine on its own core
     .venv/bin/python bench/bench_go_play.py ../shared/datasets --speed-only
 
 1. Playouts per second of `mcts.Search` at batch sizes 1, 8 and 32 with a network of just under
    100,000 parameters (the course's golois tower at 46 filters: 99,369), on an empty board and on a
    middle-game position from the real collection. The weights are random: speed does not depend on them.
-2. The network (`--network`, a `dl go train` run or a model file; trained here with `dl go data`
-   + `dl go train` when not given) against GNU Go level 1 (Debian package `gnugo`, installed here with
-   apt-get when missing), `--games` games with alternating colours and `--time` seconds per move.
+2. The network (`--network`, a `dl go train` run, a model file or `default`, the shipped one; trained
+   here with `dl go data` + `dl go train` when not given) against GNU Go at each of `--levels`
+   (default 1; Debian package `gnugo`, installed here with apt-get when missing), `--games` games with
+   alternating colours and `--time` seconds per move, komi 7.5.
 3. The same network with search against itself choosing moves from its policy alone (`policy:NET`).
 
 Writes bench/results/go_play.json and prints it. Never part of the tests.
@@ -29,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_go import dl  # noqa: E402 - the same CLI runner as part 1's benchmark
 
-GNUGO_FLAGS = "--mode gtp --level 1 --chinese-rules --positional-superko --capture-all-dead"
+GNUGO_FLAGS = "--mode gtp --chinese-rules --positional-superko --capture-all-dead"  # and --level N
 
 
 def search_speed(archive: Path, playouts: int = 256, repeats: int = 2) -> dict:
@@ -100,7 +103,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--games", type=int, default=20)
     parser.add_argument("--time", type=float, default=2.0)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="games at once (1: each engine on its own core)")
+    parser.add_argument("--levels", type=int, nargs="+", default=[1], help="GNU Go levels to play, one match each")
     parser.add_argument("--max-moves", type=int, default=400)
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
@@ -118,8 +122,9 @@ def main() -> None:
         play = ["--games", options.games, "--time", options.time, "--jobs", options.jobs,
                 "--max-moves", options.max_moves, "--runs-dir", options.runs_dir]
         if options.only in (None, "gnugo"):
-            gnugo = f"{ensure_gnugo()} {GNUGO_FLAGS}"
-            results["vs_gnugo_level_1"] = dl("go", "match", network, gnugo, *play)
+            for level in options.levels:
+                gnugo = f"{ensure_gnugo()} {GNUGO_FLAGS} --level {level}"
+                results[f"vs_gnugo_level_{level}"] = dl("go", "match", network, gnugo, *play)
         if options.only in (None, "policy"):
             results["vs_policy_alone"] = dl("go", "match", network, f"policy:{network}", *play)
     results_file.parent.mkdir(parents=True, exist_ok=True)
