@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli import __version__
-from dlcli import legacy
+from dlcli import legacy, session
 from dlcli.errors import DlcliError
 from dlcli.session import GlobalOptions
 
@@ -29,7 +29,9 @@ class App(typer.Typer):
 
     def __call__(self, args: list[str] | None = None, prog_name: str = "dl") -> None:
         command = typer.main.get_command(self)
-        args = legacy.rewrite(sys.argv[1:] if args is None else list(args))
+        given = sys.argv[1:] if args is None else [str(arg) for arg in args]
+        session.COMMAND_LINE[:] = given  # what a run records as its argv
+        args = legacy.rewrite(given)
         try:
             code = command.main(args=args, prog_name=prog_name, standalone_mode=False)
         except DlcliError as error:

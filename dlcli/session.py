@@ -26,6 +26,12 @@ from dlcli.errors import DlcliError
 DEFAULT_SEED = 0
 MAX_SEED = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 STRATEGIES = ("auto", "single", "mirrored", "multiworker")
+COMMAND_LINE: list[str] = []  # the arguments `dl` was given (set by the CLI; sys.argv's when unset)
+
+
+def command_line() -> list[str]:
+    """The arguments of this `dl` call as the user gave them, for a run's config.json."""
+    return list(COMMAND_LINE) or sys.argv[1:]
 # Commands whose input the multi-worker loop (numpy arrays of one input and one target) cannot shard.
 SINGLE_WORKER = {"textgen": "streams its windows from a tf.data pipeline", "go-train": "streams positions from tf.data",
                  "vae": "trains without labels", "translate": "has two inputs (source and target sentences)"}
@@ -74,6 +80,7 @@ class Session:
         self.seed = common.random_seed
         self.started = time.perf_counter()
         self.run = None
+        self.command_lines: dict[str, Any] = {}  # set when resuming: the first argv and the resumes'
         self.display = None
         self.data_sources: list[dict[str, Any]] = []
         self.trained_samples = 0
@@ -100,6 +107,11 @@ class Session:
                 raise DlcliError("--out and --resume together: a resumed run continues in its own folder; drop --out")
             options = {key: jsonable(value) for key, value in self.options.items()}
             self.run = RunFolder.reopen(self.common.resume, self.command, self.dataset, options)
+            from dlcli.run import read_run_config
+
+            earlier = read_run_config(self.run.path)  # the command line that started the run stays its argv
+            self.command_lines = {"argv": earlier.get("argv", command_line()),
+                                  "resumed_argv": [*earlier.get("resumed_argv", []), command_line()]}
         import_tensorflow_quietly()
         from dlcli import distribute, progress, training
 
@@ -160,7 +172,8 @@ class Session:
             "precision_used": self.precision,
             "replicas": self.strategy.num_replicas_in_sync,
             "task": distribute.task_name(),
-            "argv": sys.argv[1:],
+            "argv": command_line(),
+            **self.command_lines,  # a resumed run: the first command line, and each resume's
             "versions": training.library_versions(),
             "data": self.data_sources,
         }

@@ -109,6 +109,9 @@ def test_interrupted_after_epoch_one_resumes_to_the_uninterrupted_run(command, f
     assert code == 0, stderr
     resumed, whole = (json.loads((run / "metrics.json").read_text()) for run in (cut, tmp_path / "whole"))
     assert resumed["status"] == "complete"
+    config = json.loads((cut / "config.json").read_text())  # the command that started it, and the resume
+    assert config["argv"] == [*map(str, args), "--out", str(cut)]
+    assert config["resumed_argv"] == [[command, "--resume", str(cut), "--quiet"]]
     assert len(resumed["epoch_seconds"]) == len(whole["epoch_seconds"]) - 1  # epoch 1 came from the checkpoint
     assert (cut / "history.csv").read_text() == (tmp_path / "whole" / "history.csv").read_text()
     for resumed, whole in zip(weights(cut), weights(tmp_path / "whole"), strict=True):
