@@ -1,6 +1,8 @@
 """Ship a trained translator with the package: copy a `dl translate --train` run's exported
 translator.npz to dlcli/pretrained/translator.npz and write its card (translator.md) from the
-run's own files and the start-up measurement of bench/bench_translate_runtime.py.
+run's own files and the start-up measurement of bench/bench_translate_runtime.py, and keep the
+run's config.json, metrics.json and history.csv under bench/results/translate-shipped/RUN/ (the
+numbers docs/ quotes).
 
     .venv/bin/python bench/ship_translator.py TRAIN_RUN bench/results/translate-runtime.json
 
@@ -19,6 +21,24 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "dlcli" / "pretrained" / "translator.npz"
 MAX_BYTES = 20_000_000
 MIN_BLEU = 30.0
+RESULTS = ROOT / "bench" / "results" / "translate-shipped"
+
+
+def command_lines(config: dict) -> str:
+    """The command that started the run, then each `--resume` (a run recorded before config.json kept
+    the first command line stored only the resume's: its start is rebuilt from the recorded arguments)."""
+    first, resumes = config["argv"], config.get("resumed_argv", [])
+    if "--resume" in first and not resumes:
+        given = {key: value for key, value in config["arguments"].items()
+                 if value not in (None, [], False) and key not in ("beam", "decoder", "preset", "train")}
+        resumes = [first]
+        first = ["translate", "--train", *(f"--{key.replace('_', '-')} {value}" for key, value in given.items()),
+                 "--seed", str(config["seed"])]
+        if config["options"].get("preset") != "small":
+            first += ["--preset", config["options"]["preset"]]
+    lines = [f"dl {' '.join(first)}"]
+    lines += [f"dl {' '.join(resume)}   # continued after an interruption" for resume in resumes]
+    return "\n".join(lines)
 
 
 def card(run: Path, startup: dict) -> str:
@@ -35,7 +55,7 @@ no `--model` is given and no `dl translate --train` run exists; run by `dlcli.ru
 (no TensorFlow). Made by our own command:
 
 ```bash
-dl {' '.join(config['argv'])}
+{command_lines(config)}
 ```
 
 - Data: spa-eng ({data['source'].split('/')[-1]}, sha256 {data['sha256'][:16]}...), shuffled with seed 113 and cut
@@ -81,6 +101,10 @@ def main() -> None:
     if metrics["test_bleu"] < MIN_BLEU:
         raise SystemExit(f"{run}: greedy test BLEU {metrics['test_bleu']} is under {MIN_BLEU}")
     shutil.copyfile(exported, TARGET)
+    kept = RESULTS / run.name
+    kept.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "metrics.json", "history.csv"):
+        shutil.copyfile(run / name, kept / name)
     TARGET.with_suffix(".md").write_text(card(run, json.loads(startup_file.read_text())))
     print(TARGET, TARGET.stat().st_size)
 
