@@ -160,7 +160,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="TensorFlow's intra- and inter-op threads (default: its own)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "go-search.json")
     options = parser.parse_args()
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import tensorflow as tf

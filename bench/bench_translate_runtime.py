@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="translate-bench-"))
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     model = random_default(folder, args.data_dir) if args.model == "default" else Path(args.model)

@@ -39,7 +39,7 @@ def main() -> None:
     data_dir, out = sys.argv[1], Path(sys.argv[2])
     chosen = {name: CONFIGURATIONS[name] for name in (sys.argv[3:] or CONFIGURATIONS)}
     repeats = 2 if len(chosen) > 1 else 1
-    from dlcli.commands.common import import_tensorflow_quietly
+    from dlcli.session import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import keras

@@ -22,6 +22,7 @@ TARGET = ROOT / "dlcli" / "pretrained" / "translator.npz"
 MAX_BYTES = 20_000_000
 MIN_BLEU = 30.0
 RESULTS = ROOT / "bench" / "results" / "translate-shipped"
+LOG = "epochs.log"  # the epoch lines the training printed, put beside the run's files by hand
 
 
 def command_lines(config: dict) -> str:
@@ -48,6 +49,12 @@ def card(run: Path, startup: dict) -> str:
     data = config["data"][0]
     hours = metrics["wall_time_s"] / 3600
     epochs = ", ".join(f"{s / 60:.1f}" for s in metrics["epoch_seconds"])
+    if len(metrics["epoch_seconds"]) < metrics["epochs"]:  # a resumed run's metrics time its last process only
+        timing = (f"its last {len(metrics['epoch_seconds'])} epochs, after the resume, took {hours:.2f} h on a 2-core "
+                  f"CPU (minutes each: {epochs}); every epoch's line of both processes is in "
+                  f"`bench/results/translate-shipped/{run.name}/{LOG}`")
+    else:
+        timing = f"{hours:.2f} h on a 2-core CPU (epochs in minutes: {epochs})"
     return f"""# The shipped translator (`dlcli/pretrained/translator.npz`)
 
 English to Spanish, cased, with accents, ¿ ¡ and punctuation. Used by `dl translate "..."` when
@@ -69,7 +76,7 @@ no `--model` is given and no `dl translate --train` run exists; run by `dlcli.ru
 - Training: seed {config['seed']}, {metrics['epochs']} epochs, batch {options['batch_size']} pairs of similar lengths,
   {options['optimizer']} with a {options['warmup_steps']}-step warm-up to {options['learning_rate']} then a cosine
   decay, label smoothing {options['label_smoothing']}, dropout {options['dropout']}, precision
-  {config['precision_used']}; {hours:.2f} h on a 2-core CPU (epochs in minutes: {epochs}).
+  {config['precision_used']}; {timing}.
 - Versions: {', '.join(f'{k} {v}' for k, v in config['versions'].items())}.
 
 ## Scores on the {metrics['bleu_sentences']:,} test sentences

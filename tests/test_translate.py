@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dlcli.errors import DlcliError
 from tests import datafiles
 from tests.conftest import Result, assert_one_line_error, dl
 
@@ -161,15 +162,29 @@ def test_bad_input_is_one_line(args, stdin, needles, tmp_path):
     assert_one_line_error(dl_reading(stdin or "", *args, "--runs-dir", tmp_path), *needles)
 
 
-def test_no_model_yet_falls_back_to_the_shipped_translator_or_says_none_ships(tmp_path):
+def test_a_fresh_install_translates_with_the_shipped_translator_without_tensorflow(tmp_path):
     from dlcli import pretrained
 
-    result = dl("translate", "Go.", "--runs-dir", tmp_path / "runs")
-    if pretrained.translator() is None:
-        assert_one_line_error(result, "no trained translation model", "no translator ships", "dl translate --train")
-    else:
-        assert result.code == 0 and len(result.stdout.splitlines()) == 1 and result.stdout.strip()
-        assert "using the shipped translator" in result.stderr and "translator.md" in result.stderr
+    shipped = pretrained.translator()
+    assert shipped is not None and shipped.stat().st_size < 20_000_000
+    card = pretrained.card(shipped).read_text(encoding="utf-8")
+    assert "dl translate --train" in card and "BLEU" in card and "seed" in card
+    result = dl_watched("", "translate", "I love you.", "Where is the train station?", "--runs-dir", tmp_path / "runs")
+    assert result.code == 0, result.stderr
+    love, station = result.stdout.splitlines()
+    assert love in {"Te amo.", "Te quiero.", "Yo te amo.", "Yo te quiero."}  # cased, with its full stop
+    assert station.startswith("¿") and station.endswith("?") and "estación" in station  # ¿ and accents
+    assert "using the shipped translator" in result.stderr and "translator.md" in result.stderr
+    assert "imported: []" in result.stderr  # no TensorFlow, no Keras
+
+
+def test_no_model_at_all_says_how_to_get_one(tmp_path, monkeypatch):
+    from dlcli import pretrained
+    from dlcli.commands import translate
+
+    monkeypatch.setattr(pretrained, "translator", lambda: None)
+    with pytest.raises(DlcliError, match="no translator ships with this version"):
+        translate.model_file(None, tmp_path / "runs")
 
 
 def test_a_folder_of_another_command(tmp_path):
