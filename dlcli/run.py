@@ -261,9 +261,14 @@ def model_file(command: str, model: str | Path | None = None, runs_dir: str | Pa
     """The model file inference on `command` uses: `model` itself when it is a file outside any run
     folder, else `name` in the complete run folder `trained_run` picks (`model`, or the newest)."""
     path = None if model is None else Path(model)
-    if path is not None and path.is_file() and not (path.parent / "config.json").is_file():
+    if loose_file(path):
         return modelfiles.find(path)
     return trained_run(command, path, runs_dir, (name,), quiet=quiet) / name
+
+
+def loose_file(path: Path | None) -> bool:
+    """Whether `path` is a file outside any run folder (a model file given by its own path)."""
+    return path is not None and path.is_file() and not (path.parent / "config.json").is_file()
 
 
 def run_of(model_file: str | Path) -> Path:

@@ -162,10 +162,10 @@ def model_file(model: Optional[Path], runs_dir: Optional[Path], quiet: bool = Fa
     file anywhere), else the newest complete translate run, else the translator shipped with the
     package (said on stderr). A run's exported translator.npz is preferred to its model.keras."""
     from dlcli import pretrained
-    from dlcli.run import runs_root, trained_run
+    from dlcli.run import loose_file, runs_root, trained_run
 
     path = None if model is None else Path(model)
-    if path is not None and path.is_file() and not (path.parent / "config.json").is_file():
+    if loose_file(path):
         return path
 
     try:
