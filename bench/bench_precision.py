@@ -34,8 +34,8 @@ FAMILIES = {
     "resnet tower (resnet cifar10)": (["resnet", "cifar10", "--limit", "1500"], 1500),
     "mobilenet tower (mobilenet cifar10)": (["mobilenet", "cifar10", "--limit", "1500"], 1500),
     "char-LSTM (textgen)": (["textgen", "--limit", "60000", "--temperatures", "0.5"], None),
-    "transformer classifier (classify imdb)": (["classify", "imdb", "--model", "transformer", "--limit", "600",
-                                                "--validation", "100"], 500),
+    "transformer classifier (classify imdb)": (["classify", "imdb", "--network", "transformer", "--limit", "600",
+                                                "--validation-samples", "100"], 500),
     "transformer translator (translate --train)": (["translate", "--train", "--limit", "3000", "--bleu-sentences", "20"], None),
     "vae (vae mnist)": (["vae", "mnist", "--limit", "6000"], 6000),
 }

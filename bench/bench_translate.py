@@ -37,7 +37,7 @@ TRANSLATE = ["--preset", "course", "--limit", "10000", "--vocab-size", "5000", "
 # The IMDB Transformer costs about 4 GFLOP per review per training step (600 positions, embedding
 # 256): 1,000 training reviews (250 of them for validation) and 1,000 test reviews, 3 epochs (its
 # default); the dense default (4 epochs) on the same reviews.
-IMDB = ["--limit", "1000", "--validation", "250"]
+IMDB = ["--limit", "1000", "--validation-samples", "250"]
 
 
 def run_json(args: list[str], env: dict[str, str], stdin: str | None = None) -> dict:
@@ -83,7 +83,7 @@ def decoding(env: dict[str, str], run: Path, count: int, repeats: int) -> dict:
 def imdb(env: dict[str, str], runs: Path) -> dict:
     results = {}
     for model, extra in (("dense", []), ("transformer", [])):
-        args = ["classify", "imdb", "--model", model, *IMDB, *extra, "--quiet", "--json", "--runs-dir", str(runs)]
+        args = ["classify", "imdb", "--network", model, *IMDB, *extra, "--quiet", "--json", "--runs-dir", str(runs)]
         started = time.perf_counter()
         metrics = run_json(args, env)
         results[model] = {"args": args, "test_accuracy": metrics["test_accuracy"], "epochs": metrics["epochs"],
