@@ -95,6 +95,19 @@ def train_network(archive: Path, games: int, epochs: int, runs: Path) -> str:
     return trained["run"]
 
 
+def match(folder: Path, player: str, opponent: str, play: list) -> dict:
+    """A match in its own fixed run folder, so a stopped one (Ctrl-C, a session's end) continues
+    where it stopped when the same command runs again (`dl go match --resume`), and a finished one
+    is read back, not replayed. Changing the players or settings needs a new --runs-dir."""
+    metrics = folder / "metrics.json"
+    status = json.loads(metrics.read_text()).get("status") if metrics.exists() else None
+    if status == "complete":
+        return json.loads(metrics.read_text())
+    if status is not None:
+        return dl("go", "match", "--resume", folder)
+    return dl("go", "match", player, opponent, *play, "--out", folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir", type=Path)
@@ -120,13 +133,14 @@ def main() -> None:
         network = options.network or train_network(archive, options.train_games, options.epochs, options.runs_dir)
         results["network"] = network
         play = ["--games", options.games, "--time", options.time, "--jobs", options.jobs,
-                "--max-moves", options.max_moves, "--runs-dir", options.runs_dir]
+                "--max-moves", options.max_moves]
+        options.runs_dir.mkdir(parents=True, exist_ok=True)
         if options.only in (None, "gnugo"):
             for level in options.levels:
                 gnugo = f"{ensure_gnugo()} {GNUGO_FLAGS} --level {level}"
-                results[f"vs_gnugo_level_{level}"] = dl("go", "match", network, gnugo, *play)
+                results[f"vs_gnugo_level_{level}"] = match(options.runs_dir / f"vs-gnugo-level-{level}", network, gnugo, play)
         if options.only in (None, "policy"):
-            results["vs_policy_alone"] = dl("go", "match", network, f"policy:{network}", *play)
+            results["vs_policy_alone"] = match(options.runs_dir / "vs-policy", network, f"policy:{network}", play)
     results_file.parent.mkdir(parents=True, exist_ok=True)
     earlier = json.loads(results_file.read_text()) if results_file.exists() else {}  # read late: parts may run at once
     results_file.write_text(json.dumps({**earlier, **results}, indent=2) + "\n")
