@@ -17,7 +17,7 @@ demo: install
 	$(BIN)/dl classify digits
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope  # one worker per core; a module's fixtures stay in one worker
 
 bench: install
 	$(BIN)/python bench/bench_foundation.py ../shared/datasets

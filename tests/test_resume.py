@@ -71,7 +71,8 @@ COMMANDS = {
                 "--batch-size", "16", "--sample-length", "5", "--temperatures", "0.5,1.0"],
     "timeseries": ["timeseries", "sinwave", "--limit", "120", "--window", "8", "--layer-units", "4,4", "--batch-size", "16",
                    "--horizon", "4"],
-    "translate": ["translate", "--train", "--embed-dim", "8", "--dense-dim", "8", "--heads", "1", "--batch-size", "8",
+    "translate": ["translate", "--train", "--embed-dim", "8", "--dense-dim", "8", "--heads", "1", "--encoder-layers", "1",
+                  "--decoder-layers", "1", "--batch-size", "8",
                   "--vocab-size", "40", "--sequence-length", "6", "--bleu-sentences", "2"],
 }
 
