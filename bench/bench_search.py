@@ -6,7 +6,8 @@
 At move 120 of the first real game of 200 moves or more, with a network of just under 100,000
 parameters (the course's golois tower at 46 filters: 99,369; random weights, speed does not depend
 on them): playouts per second of `mcts.Search` (and the 31-plane encoder) as they were at
-`--baseline`, loaded from git (bench/baseline.py), and of today's `mcts.CompiledSearch`, each run
+`--baseline`, loaded from git (bench/baseline.py), and of today's `mcts.CompiledSearch` (with the
+network called in float32, and in bfloat16 as engines call it where the hardware has it), each run
 `--repeats` times in turn, best run kept; the share of a compiled playout spent in the network call;
 the encoder alone, reference and compiled. `--runtimes` also times one network call with
 `tf.function` (what the search uses), the same with XLA (`jit_compile=True`) and the TFLite
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from baseline import old_module  # noqa: E402
+
+from dlcli import lowprecision  # noqa: E402
 
 
 def middle_game(archive: Path, moves: int = 120):
@@ -63,8 +66,10 @@ def search_speed(network, board, old_mcts, batches, playouts: int, repeats: int)
     rows = []
     for batch in batches:
         settings = {"seconds": None, "playouts": playouts, "batch_size": batch}
-        sides = {"baseline": (old_mcts, old_mcts.Search), "compiled": (mcts, mcts.CompiledSearch)}
-        evaluators = {name: module.NetworkEvaluator(network, seed=0) for name, (module, _) in sides.items()}
+        sides = {"baseline": (old_mcts, old_mcts.Search), "compiled": (mcts, mcts.CompiledSearch),
+                 "compiled_bfloat16": (mcts, mcts.CompiledSearch)}
+        evaluators = {name: module.NetworkEvaluator(network, seed=0, **({"bfloat16": True} if "bfloat16" in name else {}))
+                      for name, (module, _) in sides.items()}
         for evaluator in evaluators.values():
             evaluator._forward = Timed(evaluator._forward)
             evaluator.predict(np.zeros((batch, 19, 19, 31), np.float32))  # the one trace
@@ -82,6 +87,7 @@ def search_speed(network, board, old_mcts, batches, playouts: int, repeats: int)
                          "playouts_per_s": round(result.playouts / result.seconds, 1),
                          "network_share": round(network_seconds / result.seconds, 3)}
         row["speedup"] = round(row["compiled"]["playouts_per_s"] / row["baseline"]["playouts_per_s"], 2)
+        row["speedup_bfloat16"] = round(row["compiled_bfloat16"]["playouts_per_s"] / row["baseline"]["playouts_per_s"], 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -122,12 +128,15 @@ def encode_speed(board, old_features) -> dict:
 
 
 def runtimes(network, batches) -> list[dict]:
-    """One network call: tf.function (the search's), with XLA, and the TFLite interpreter."""
+    """One network call: tf.function (the search's float32), with XLA, the TFLite interpreter, and
+    tf.function on a bfloat16 twin (what engines call where the hardware computes bfloat16)."""
     import tensorflow as tf
 
     signature = [tf.TensorSpec([None, 19, 19, 31], tf.float32)]
     plain = tf.function(lambda x: network(x, training=False), input_signature=signature, reduce_retracing=True)
     xla = tf.function(lambda x: network(x, training=False), input_signature=signature, jit_compile=True)
+    twin = lowprecision.bfloat16_twin(network)
+    bfloat16 = tf.function(lambda x: twin(x, training=False), input_signature=signature, reduce_retracing=True)
     lite = tf.lite.TFLiteConverter.from_concrete_functions([plain.get_concrete_function()], network).convert()
     rows = []
     for batch in batches:
@@ -142,8 +151,11 @@ def runtimes(network, batches) -> list[dict]:
             return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
 
         best = best_of_rounds({"tf.function": lambda: plain(planes), "xla": lambda: xla(planes),
-                               "tflite": lambda: tflite(planes)}, seconds=1.0)
-        row = {"batch": batch, **{f"{name}_ms": round(ms, 2) for name, ms in best.items()}}
+                               "tflite": lambda: tflite(planes), "bfloat16": lambda: bfloat16(planes)}, seconds=1.0)
+        exact, fast = (np.asarray(f(planes)[0]) for f in (plain, bfloat16))
+        row = {"batch": batch, **{f"{name}_ms": round(ms, 2) for name, ms in best.items()},
+               "bfloat16_same_top_move": float(np.mean(exact.argmax(1) == fast.argmax(1))),
+               "bfloat16_max_policy_difference": round(float(np.abs(exact - fast).max()), 4)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows

@@ -2,7 +2,7 @@
 
 Layers, top to bottom: the CLI; the commands; the middle (run folder, session, training, plots,
 ...); the domain packages (models, data, go, pretrained); the bottom (errors, checks, choices,
-atomic writes, model files). Every import counts, the ones inside functions too.
+atomic writes, model files, low precision). Every import counts, the ones inside functions too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dlcli"
 BOTTOM = {"dlcli", "dlcli.errors", "dlcli.checks", "dlcli.choices", "dlcli.atomic", "dlcli.interrupts",
-          "dlcli.modelfiles"}
+          "dlcli.modelfiles", "dlcli.lowprecision"}
 DOMAIN = ("dlcli.models", "dlcli.data", "dlcli.go", "dlcli.pretrained")
 # Among the domain packages, only these may import one another: Go builds its networks with the
 # model zoo and plays the network shipped in pretrained.

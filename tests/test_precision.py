@@ -61,3 +61,55 @@ def test_go_train_in_bfloat16_saves_a_float32_network(tmp_path):
 
     model = keras.saving.load_model(Path(result.json()["run"]) / "model.h5", compile=False)
     assert {layer.compute_dtype for layer in model.layers} == {"float32"}
+
+
+def test_a_bfloat16_twin_computes_in_bfloat16_with_float32_outputs_and_the_same_moves():
+    from dlcli import lowprecision
+    from dlcli.go import mcts
+    from dlcli.models.gonets import build_go_baseline
+
+    network = build_go_baseline(filters=16, blocks=2, value_head="relative")
+    twin = lowprecision.bfloat16_twin(network)
+    computing = {layer.name: layer.compute_dtype for layer in twin.layers}
+    assert computing["policy"] == computing["value"] == "float32"
+    assert "bfloat16" in [layer.compute_dtype for layer in twin.layers if "conv2d" in layer.name]
+    assert all(layer.compute_dtype == "float32" for layer in network.layers)  # the original is untouched
+    planes = (np.random.default_rng(1).random((16, 19, 19, 31)) < 0.3).astype(np.float32)
+    planes[:8, :, :, 0] = 1  # Black to move in half of them
+    exact, fast = mcts.NetworkEvaluator(network), mcts.NetworkEvaluator(network, bfloat16=True)
+    assert (exact.precision, fast.precision) == ("float32", "bfloat16")
+    (policy, value), (policy16, value16) = exact.predict(planes), fast.predict(planes)
+    assert policy16.dtype == np.float32 and np.allclose(policy16.sum(axis=1), 1, atol=1e-4)
+    assert np.abs(policy16 - policy).max() < 0.02 and np.abs(value16 - value).max() < 0.02
+    assert np.mean(policy16.argmax(axis=1) == policy.argmax(axis=1)) >= 0.75
+
+
+def test_engines_search_in_bfloat16_only_where_the_hardware_has_it_and_never_when_told_not_to(monkeypatch):
+    from dlcli import lowprecision
+    from dlcli.go import mcts
+
+    for hardware, setting, expected in ((True, None, True), (True, "0", False), (False, None, False)):
+        monkeypatch.setattr(lowprecision, "hardware_has_bfloat16", lambda hardware=hardware: hardware)
+        if setting is None:
+            monkeypatch.delenv("DLCLI_GO_BFLOAT16", raising=False)
+        else:
+            monkeypatch.setenv("DLCLI_GO_BFLOAT16", setting)
+        assert mcts.search_in_bfloat16() is expected
+
+
+def test_a_network_that_cannot_be_cloned_is_called_as_it_is():
+    import keras
+
+    from dlcli import lowprecision
+
+    class Opaque(keras.Model):  # subclassed: no config to rebuild its layers from
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Opaque()
+    model(np.zeros((1, 3), np.float32))
+    assert lowprecision.bfloat16_twin(model) is None

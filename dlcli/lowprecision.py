@@ -1,0 +1,60 @@
+"""bfloat16 where the hardware computes it: the hardware check, output layers kept in float32, and
+a bfloat16 twin of a trained float32 network for fast inference (the Go search's network calls).
+
+Mixed bfloat16 keeps the variables in float32 and computes in bfloat16. A twin shares nothing with
+its original: it is a clone whose layers compute in bfloat16, holding a copy of the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def hardware_has_bfloat16() -> bool:
+    """A CPU with AVX512_BF16 or AMX, or a GPU that computes in bfloat16 (compute capability 8+)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        flags = ""
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        return True
+    import tensorflow as tf
+
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+        if capability >= (8, 0):
+            return True
+    return False
+
+
+def outputs_in_float32(model) -> None:
+    """Make the layers that produce `model`'s outputs compute in float32 (a softmax in bfloat16
+    rounds small probabilities away); nested models are followed to their own output layers."""
+    import keras
+
+    for output in getattr(model, "outputs", None) or []:
+        layer = output._keras_history.operation
+        if isinstance(layer, keras.Model):
+            outputs_in_float32(layer)
+        elif isinstance(layer, keras.layers.Layer):
+            layer.dtype_policy = keras.DTypePolicy("float32")
+
+
+def bfloat16_twin(model):
+    """`model` (functional, trained in any precision) cloned to compute in mixed bfloat16, its output
+    layers in float32, with a copy of its weights; None when the model cannot be cloned that way
+    (a subclassed model, a layer whose config does not rebuild it), so callers keep the original."""
+    import keras
+
+    def in_bfloat16(layer):
+        config = layer.get_config()
+        config["dtype"] = "mixed_bfloat16"
+        return layer.__class__.from_config(config)
+
+    try:
+        twin = keras.models.clone_model(model, clone_function=in_bfloat16)
+        outputs_in_float32(twin)
+        twin.set_weights(model.get_weights())
+    except (ValueError, TypeError, NotImplementedError, KeyError):
+        return None
+    return twin
