@@ -35,6 +35,20 @@ def train(data: str, candidate: str, runs: Path, *, limit: int, precision: str, 
                                        "wall_time_s", "precision", "train_positions")}
 
 
+def macs_per_position(candidate: str) -> int:
+    """Multiply-accumulates of one forward pass (`dlcli.models.macs.count_macs`); training costs
+    about three times that per position (forward and backward)."""
+    sys.path.insert(0, str(ROOT))
+    from dlcli.session import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    from dlcli.models.gonets import GO_BUILDERS
+    from dlcli.models.macs import count_macs
+
+    network, filters, blocks = candidate.split(":")
+    return count_macs(GO_BUILDERS[network](filters=int(filters), blocks=int(blocks)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("data", help="a `dl go data` run folder")
@@ -58,7 +72,8 @@ def main() -> None:
         if candidate in raced:
             limit = int(options.seconds * speed)
             results["race"][candidate] = {**train(options.data, candidate, runs, limit=limit, precision=fastest),
-                                          "seconds_budget": options.seconds}
+                                          "seconds_budget": options.seconds,
+                                          "macs_per_position": macs_per_position(candidate)}
             print(candidate, json.dumps(results["race"][candidate]), flush=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
