@@ -35,7 +35,8 @@ def textgen(env: dict[str, str], runs: Path, epochs: int, limit: int | None) -> 
     out = run_json(args, env)
     with open(Path(out["run"]) / "history.csv") as handle:
         losses = [float(row["loss"]) for row in csv.DictReader(handle)]
-    return {"command": " ".join(["dl", *args[3:]]), "loss_per_epoch": losses, "epoch_seconds": out.get("epoch_seconds"),
+    seconds = json.loads((Path(out["run"]) / "metrics.json").read_text())["epoch_seconds"]  # not in --json
+    return {"command": " ".join(["dl", *args[3:]]), "loss_per_epoch": losses, "epoch_seconds": seconds,
             "windows": out["windows"], "characters": out["characters"], "samples": out["samples"],
             "wall_s": round(time.perf_counter() - started, 1), "run": out["run"]}
 
