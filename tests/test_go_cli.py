@@ -294,3 +294,37 @@ def test_a_course_heads_trunk_starts_a_relative_head(tmp_path):
     with pytest.raises(DlcliError, match="layers differ"):
         _start_from(model, tmp_path / "trained.h5")  # without a fresh head the two must match exactly
     assert_one_line_error(dl("go", "train", "--value-head", "sideways", "--runs-dir", tmp_path), "--value-head")
+
+
+def test_a_flat_policy_loss_in_every_epoch_is_a_dead_head():
+    import math
+
+    from dlcli.models.gonets import policy_head_dead
+
+    flat = math.log(361)
+    assert policy_head_dead({"policy_loss": [flat + 1e-5, flat - 2e-4]}, 361)
+    assert not policy_head_dead({"policy_loss": [flat, flat - 0.05]}, 361)  # it learnt in epoch 2
+    assert not policy_head_dead({"policy_loss": [math.log(81)]}, 361) and not policy_head_dead({}, 361)
+    assert policy_head_dead({"policy_loss": [math.log(81)]}, 81)
+
+
+def test_go_train_warns_when_the_course_policy_head_died(records, tmp_path):
+    """A head whose 1x1 kernel is negative everywhere gives ReLU(negative) = 0 at every point (the
+    trunk's outputs are never negative): it can never learn, and `dl go train` says so."""
+    import keras
+
+    from dlcli.models.gonets import build_go_baseline
+
+    runs = tmp_path / "runs"
+    built = dl("go", "data", records, "--validation", "0.4", "--runs-dir", runs, "--json", "--quiet")
+    assert built.code == 0, built.stderr
+    network = build_go_baseline(filters=8, blocks=1)
+    head = [layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D)][-1]
+    head.set_weights([-np.abs(head.get_weights()[0]) - 0.1])
+    network.save(tmp_path / "dead.h5")
+    trained = dl("go", "train", "--data", built.json()["run"], "--network", "baseline", "--filters", "8", "--blocks", "1",
+                 "--init", tmp_path / "dead.h5", "--epochs", "1", "--batch-size", "32", "--runs-dir", runs, "--json",
+                 "--quiet")
+    assert trained.code == 0, trained.stderr
+    assert trained.json()["policy_head_dead"] is True
+    assert "policy learnt nothing" in trained.stderr and "--seed" in trained.stderr

@@ -7,6 +7,7 @@ Part 2's commands, which make the networks play (gtp, match, tournament, selfpla
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -165,12 +166,17 @@ def train(
                               validation_data=held_out if held_steps else None, samples=int(samples),
                               callbacks=[clock.callback])
         metrics = training.evaluate(model, held_out, None, prefix="val_") if held_steps else {}
+        dead = gonets.policy_head_dead(history, size * size)
+        if dead:
+            print(f"dl: warning: the policy learnt nothing (its loss stayed at ln {size * size} in every epoch): the "
+                  "course head's ReLU died; train again with another --seed or more --filters (docs/go.md)",
+                  file=sys.stderr)
         if session.precision != "float32":  # the saved network computes in float32, on any machine
             precision.apply("float32")
             trained, model = model, build(f"go_{network}", (size, size, manifest["planes"]), size * size, **hyper)
             model.set_weights(trained.get_weights())
         session.finish({**metrics, "network": network, "epochs": epochs, "train_positions": int(samples),
-                        "precision": session.precision,
+                        "precision": session.precision, "policy_head_dead": dead,
                         "validation_positions": manifest["splits"]["validation"]["positions"] if held_steps else 0,
                         "fits_course_rules": model.count_params() < COURSE_MAX_PARAMS},
                        model=model, history=history)

@@ -121,6 +121,16 @@ def build_go_convnext(input_shape=GO_INPUT, outputs: int = 361, *, filters: int 
     return go_heads(x, board, outputs, "go_convnext", value_head)
 
 
+def policy_head_dead(history: dict[str, list[float]], points: int, tolerance: float = 1e-3) -> bool:
+    """Whether the policy learnt nothing in any epoch: its training loss stayed at ln(points), the
+    loss of a flat softmax. The course's head has a ReLU before the softmax; once the 1x1 convolution
+    is negative everywhere every logit is 0 and no gradient reaches it again (docs/go.md)."""
+    import math
+
+    losses = history.get("policy_loss") or []
+    return bool(losses) and all(abs(loss - math.log(points)) < tolerance for loss in losses)
+
+
 GO_BUILDERS = {"baseline": build_go_baseline, "residual": build_go_residual,
                "mobilenet": build_go_mobilenet, "convnext": build_go_convnext}
 
