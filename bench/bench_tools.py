@@ -1,7 +1,8 @@
 """Wall times of the commands around the exercises on the real data (never part of the tests):
-`dl data`, `dl data verify`, `dl runs`, `dl eval RUN` and `dl predict RUN` on four MNIST test
-images written as PNG files, RUN being a `dl classify mnist --epochs 1` run made here (the time of
-eval and predict does not depend on how long the model trained).
+`dl data`, `dl data verify`, `dl runs`, `dl runs show RUN`, `dl runs compare RUN RUN2`, `dl eval RUN`
+and `dl predict RUN` on four MNIST test images written as PNG files, RUN being a `dl classify mnist
+--epochs 1` run made here and RUN2 the same with `--units 64` (the time of eval and predict does
+not depend on how long the model trained).
 Usage: python bench/bench_tools.py DATA_DIR [--repeats 3]
 Writes bench/results/tools.json (median and every wall time per command, the load average around
 them) and prints it. Times are upper bounds on a machine that other jobs share.
@@ -36,11 +37,13 @@ def main() -> None:
         runs, images = Path(scratch) / "runs", []
         env["DLCLI_RUNS"] = str(runs)
         run = run_json([*DL, "classify", "mnist", "--epochs", "1", "--quiet", "--json"], env)["run"]
+        other = run_json([*DL, "classify", "mnist", "--epochs", "1", "--units", "64", "--quiet", "--json"], env)["run"]
         with np.load(options.data_dir / "mnist.npz") as mnist:
             for index in range(4):
                 images.append(Path(scratch) / f"digit{index}.png")
                 Image.fromarray(mnist["x_test"][index]).save(images[-1])
         commands = {"dl data": ["data"], "dl data verify": ["data", "verify"], "dl runs": ["runs"],
+                    "dl runs show RUN": ["runs", "show", run], "dl runs compare RUN RUN": ["runs", "compare", run, other],
                     "dl eval RUN": ["eval", run], "dl predict RUN 4 images": ["predict", run, *map(str, images)]}
         results = {"command": "bench/bench_tools.py DATA_DIR " + " ".join(sys.argv[2:]),
                    "load_average_before": os.getloadavg()[0], "commands": {}}
