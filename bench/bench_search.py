@@ -66,16 +66,15 @@ def search_speed(network, board, old_mcts, batches, playouts: int, repeats: int)
     rows = []
     for batch in batches:
         settings = {"seconds": None, "playouts": playouts, "batch_size": batch}
-        sides = {"baseline": (old_mcts, old_mcts.Search), "compiled": (mcts, mcts.CompiledSearch),
-                 "compiled_bfloat16": (mcts, mcts.CompiledSearch)}
-        evaluators = {name: module.NetworkEvaluator(network, seed=0, **({"bfloat16": True} if "bfloat16" in name else {}))
-                      for name, (module, _) in sides.items()}
+        sides = {"baseline": (old_mcts, old_mcts.Search, {}), "compiled": (mcts, mcts.CompiledSearch, {}),
+                 "compiled_bfloat16": (mcts, mcts.CompiledSearch, {"bfloat16": True})}
+        evaluators = {name: module.NetworkEvaluator(network, seed=0, **extra) for name, (module, _, extra) in sides.items()}
         for evaluator in evaluators.values():
             evaluator._forward = Timed(evaluator._forward)
             evaluator.predict(np.zeros((batch, 19, 19, 31), np.float32))  # the one trace
         best: dict[str, tuple] = {}
         for _ in range(repeats):
-            for name, (module, search) in sides.items():
+            for name, (module, search, _) in sides.items():
                 evaluator = evaluators[name]
                 evaluator._forward.seconds = 0.0
                 result = search(evaluator, module.Settings(**settings), seed=0).run(board)

@@ -53,6 +53,7 @@ class RunFolder:
         self.skipped: dict[str, str] = {}  # model files not written, with the reason
         self._metrics: dict[str, Any] = {}
         self._started = False
+        self.recorded: dict[str, Any] = {}  # a reopened run's config.json as it was recorded
 
     @classmethod
     def create(cls, command: str, dataset: str, *, runs_dir: str | Path | None = None,
@@ -106,6 +107,7 @@ class RunFolder:
             raise DlcliError(f"{path} is already complete: nothing to resume")
         lock(path)
         run = cls(path)
+        run.recorded = config
         run._metrics = {"status": "running", "resumed_from": status}
         return run
 

@@ -107,9 +107,7 @@ class Session:
                 raise DlcliError("--out and --resume together: a resumed run continues in its own folder; drop --out")
             options = {key: jsonable(value) for key, value in self.options.items()}
             self.run = RunFolder.reopen(self.common.resume, self.command, self.dataset, options)
-            from dlcli.run import read_run_config
-
-            earlier = read_run_config(self.run.path)  # the command line that started the run stays its argv
+            earlier = self.run.recorded  # the command line that started the run stays its argv
             self.command_lines = {"argv": earlier.get("argv", command_line()),
                                   "resumed_argv": [*earlier.get("resumed_argv", []), command_line()]}
         import_tensorflow_quietly()
