@@ -7,7 +7,8 @@ At move 120 of the first real game of 200 moves or more, with a network of just 
 parameters (the course's golois tower at 46 filters: 99,369; random weights, speed does not depend
 on them): playouts per second of `mcts.Search` (and the 31-plane encoder) as they were at
 `--baseline`, loaded from git (bench/baseline.py), and of today's `mcts.CompiledSearch` (with the
-network called in float32, and in bfloat16 as engines call it where the hardware has it), each run
+network called in float32, in bfloat16, and in int8 through ONNX Runtime as engines call it by
+default: `mcts.search_precision`; the int8 twin is calibrated on the network's own self-play), each run
 `--repeats` times in turn, best run kept; the share of a compiled playout spent in the network call;
 the encoder alone, reference and compiled. `--runtimes` also times one network call with
 `tf.function` (what the search uses), the same with XLA (`jit_compile=True`) and the TFLite
@@ -67,7 +68,8 @@ def search_speed(network, board, old_mcts, batches, playouts: int, repeats: int)
     for batch in batches:
         settings = {"seconds": None, "playouts": playouts, "batch_size": batch}
         sides = {"baseline": (old_mcts, old_mcts.Search, {}), "compiled": (mcts, mcts.CompiledSearch, {}),
-                 "compiled_bfloat16": (mcts, mcts.CompiledSearch, {"bfloat16": True})}
+                 "compiled_bfloat16": (mcts, mcts.CompiledSearch, {"precision": "bfloat16"}),
+                 "compiled_int8": (mcts, mcts.CompiledSearch, {"precision": "int8"})}
         evaluators = {name: module.NetworkEvaluator(network, seed=0, **extra) for name, (module, _, extra) in sides.items()}
         for evaluator in evaluators.values():
             evaluator._forward = Timed(evaluator._forward)
@@ -86,7 +88,8 @@ def search_speed(network, board, old_mcts, batches, playouts: int, repeats: int)
                          "playouts_per_s": round(result.playouts / result.seconds, 1),
                          "network_share": round(network_seconds / result.seconds, 3)}
         row["speedup"] = round(row["compiled"]["playouts_per_s"] / row["baseline"]["playouts_per_s"], 2)
-        row["speedup_bfloat16"] = round(row["compiled_bfloat16"]["playouts_per_s"] / row["baseline"]["playouts_per_s"], 2)
+        for name in ("bfloat16", "int8"):
+            row[f"speedup_{name}"] = round(row[f"compiled_{name}"]["playouts_per_s"] / row["baseline"]["playouts_per_s"], 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows
@@ -127,8 +130,9 @@ def encode_speed(board, old_features) -> dict:
 
 
 def runtimes(network, batches) -> list[dict]:
-    """One network call: tf.function (the search's float32), with XLA, the TFLite interpreter, and
-    tf.function on a bfloat16 twin (what engines call where the hardware computes bfloat16)."""
+    """One network call: tf.function (the search's float32), with XLA, the TFLite interpreter,
+    tf.function on a bfloat16 twin, ONNX Runtime in float32, and ONNX Runtime's int8 twin (what
+    engines call by default)."""
     import tensorflow as tf
 
     signature = [tf.TensorSpec([None, 19, 19, 31], tf.float32)]
@@ -137,6 +141,11 @@ def runtimes(network, batches) -> list[dict]:
     twin = lowprecision.bfloat16_twin(network)
     bfloat16 = tf.function(lambda x: twin(x, training=False), input_signature=signature, reduce_retracing=True)
     lite = tf.lite.TFLiteConverter.from_concrete_functions([plain.get_concrete_function()], network).convert()
+    from dlcli import onnxnet
+    from dlcli.go import mcts
+
+    onnx_float32 = onnxnet.network(network)
+    int8 = mcts.NetworkEvaluator(network, precision="int8")._forward  # calibrated as engines calibrate it
     rows = []
     for batch in batches:
         planes = np.random.default_rng(0).random((batch, 19, 19, 31)).astype(np.float32)
@@ -150,11 +159,15 @@ def runtimes(network, batches) -> list[dict]:
             return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
 
         best = best_of_rounds({"tf.function": lambda: plain(planes), "xla": lambda: xla(planes),
-                               "tflite": lambda: tflite(planes), "bfloat16": lambda: bfloat16(planes)}, seconds=1.0)
-        exact, fast = (np.asarray(f(planes)[0]) for f in (plain, bfloat16))
-        row = {"batch": batch, **{f"{name}_ms": round(ms, 2) for name, ms in best.items()},
-               "bfloat16_same_top_move": float(np.mean(exact.argmax(1) == fast.argmax(1))),
-               "bfloat16_max_policy_difference": round(float(np.abs(exact - fast).max()), 4)}
+                               "tflite": lambda: tflite(planes), "bfloat16": lambda: bfloat16(planes),
+                               "onnx_float32": lambda: onnx_float32(planes), "onnx_int8": lambda: int8(planes)},
+                              seconds=1.0)
+        exact = np.asarray(plain(planes)[0])
+        row = {"batch": batch, **{f"{name}_ms": round(ms, 2) for name, ms in best.items()}}
+        for name, forward in (("bfloat16", bfloat16), ("onnx_int8", int8)):
+            fast = np.asarray(forward(planes)[0])
+            row[f"{name}_same_top_move"] = float(np.mean(exact.argmax(1) == fast.argmax(1)))
+            row[f"{name}_max_policy_difference"] = round(float(np.abs(exact - fast).max()), 4)
         rows.append(row)
         print(json.dumps(row), flush=True)
     return rows

@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "dlcli"
 BOTTOM = {"dlcli", "dlcli.errors", "dlcli.checks", "dlcli.choices", "dlcli.atomic", "dlcli.interrupts",
-          "dlcli.modelfiles", "dlcli.lowprecision"}
+          "dlcli.modelfiles", "dlcli.lowprecision", "dlcli.onnxnet"}
 DOMAIN = ("dlcli.models", "dlcli.data", "dlcli.go", "dlcli.pretrained")
 # Among the domain packages, only these may import one another: Go builds its networks with the
 # model zoo and plays the network shipped in pretrained.

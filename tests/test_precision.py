@@ -76,7 +76,7 @@ def test_a_bfloat16_twin_computes_in_bfloat16_with_float32_outputs_and_the_same_
     assert all(layer.compute_dtype == "float32" for layer in network.layers)  # the original is untouched
     planes = (np.random.default_rng(1).random((16, 19, 19, 31)) < 0.3).astype(np.float32)
     planes[:8, :, :, 0] = 1  # Black to move in half of them
-    exact, fast = mcts.NetworkEvaluator(network), mcts.NetworkEvaluator(network, bfloat16=True)
+    exact, fast = mcts.NetworkEvaluator(network), mcts.NetworkEvaluator(network, precision="bfloat16")
     assert (exact.precision, fast.precision) == ("float32", "bfloat16")
     (policy, value), (policy16, value16) = exact.predict(planes), fast.predict(planes)
     assert policy16.dtype == np.float32 and np.allclose(policy16.sum(axis=1), 1, atol=1e-4)
@@ -84,17 +84,26 @@ def test_a_bfloat16_twin_computes_in_bfloat16_with_float32_outputs_and_the_same_
     assert np.mean(policy16.argmax(axis=1) == policy.argmax(axis=1)) >= 0.75
 
 
-def test_engines_search_in_bfloat16_only_where_the_hardware_has_it_and_never_when_told_not_to(monkeypatch):
-    from dlcli import lowprecision
+def test_engines_search_in_int8_where_onnx_runtime_is_else_in_bfloat16_where_the_hardware_has_it(monkeypatch):
+    from dlcli import lowprecision, onnxnet
     from dlcli.go import mcts
 
-    for hardware, setting, expected in ((True, None, True), (True, "0", False), (False, None, False)):
+    for runtime, hardware, setting, expected in ((True, True, None, "int8"), (False, True, None, "bfloat16"),
+                                                 (False, False, None, "float32"), (True, True, "float32", "float32"),
+                                                 (True, False, " BFloat16 ", "bfloat16"), (True, True, "auto", "int8")):
         monkeypatch.setattr(lowprecision, "hardware_has_bfloat16", lambda hardware=hardware: hardware)
+        monkeypatch.setattr(onnxnet, "available", lambda runtime=runtime: runtime)
         if setting is None:
-            monkeypatch.delenv("DLCLI_GO_BFLOAT16", raising=False)
+            monkeypatch.delenv("DLCLI_GO_PRECISION", raising=False)
         else:
-            monkeypatch.setenv("DLCLI_GO_BFLOAT16", setting)
-        assert mcts.search_in_bfloat16() is expected
+            monkeypatch.setenv("DLCLI_GO_PRECISION", setting)
+        assert mcts.search_precision() == expected
+
+
+def test_a_precision_that_is_not_one_is_one_clear_line(monkeypatch, tmp_path):
+    result = dl("go", "selfplay", "--model", "default", "--games", "1", "--runs-dir", tmp_path,
+                env={"DLCLI_GO_PRECISION": "int4"})
+    assert_one_line_error(result, "DLCLI_GO_PRECISION='int4'", "int8, bfloat16, float32")
 
 
 def test_a_network_that_cannot_be_cloned_is_called_as_it_is():
