@@ -120,6 +120,12 @@ def test_match_between_two_networks_writes_legal_sgf_and_alternates_colours(netw
     logged = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     assert [entry["result"] for entry in logged] == [r.result for r in records]
     assert metrics["engine_scores_checked"] == 4 and metrics["engine_scores_agree"] == 4  # both count as we do
+    assert all(set(entry["search"]) == {"net1"} for entry in logged)  # B is an outside engine: no stats of its own
+    searched = metrics["search"]["net1"]
+    assert searched["searched_moves"] == 24 and searched["playouts_per_move"] > 0  # 12 moves a game
+    assert searched["network_precision"] in ("int8", "bfloat16", "float32")
+    assert (metrics["a_network_precision"], metrics["a_playouts_per_move"]) == (searched["network_precision"],
+                                                                              searched["playouts_per_move"])
 
 
 def test_an_interrupted_tournament_resumes_where_it_stopped(networks, tmp_path):

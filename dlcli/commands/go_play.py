@@ -162,7 +162,11 @@ def match(
         labels = [spec.label for spec in specs]
         results = _play(session, specs, play, title=f"{labels[0]} vs {labels[1]}")
         a = tournament.standings(labels, results)[labels[0]]
-        session.finish({**_summary(results), "player_a": labels[0], "player_b": labels[1],
+        summary = _summary(results)
+        searched = summary["search"].get(labels[0])  # A's search, shown in the table too (it shows no dicts)
+        a_search = {f"a_{key}": searched[key] for key in ("playouts_per_move", "playouts_per_s", "network_precision")} \
+            if searched else {}
+        session.finish({**summary, **a_search, "player_a": labels[0], "player_b": labels[1],
                         "a_wins": a["wins"], "a_losses": a["losses"], "draws": a["draws"],
                         "a_win_rate": round(a["points"] / a["games"], 4),
                         "a_win_rate_95": elo.wilson_interval(a["points"], a["games"]),
@@ -177,11 +181,14 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     """What every match and tournament reports about its games."""
     from collections import Counter
 
+    from dlcli.go.tournament import search_summary
+
     moves = [entry["moves"] for entry in results]
     checked = [agree for entry in results for agree in entry.get("scores_agree", {}).values() if agree is not None]
     return {"games": len(results), "mean_moves": round(sum(moves) / max(len(moves), 1), 1),
             "endings": dict(Counter(entry["reason"] for entry in results)),
-            "engine_scores_checked": len(checked), "engine_scores_agree": sum(checked)}
+            "engine_scores_checked": len(checked), "engine_scores_agree": sum(checked),
+            "search": search_summary(results)}
 
 
 def _play(session: Session, specs, play: dict[str, Any], *, title: str):

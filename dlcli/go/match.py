@@ -165,6 +165,7 @@ class GameResult:
     engine_scores: dict[str, str | None] = field(default_factory=dict)   # {'B': 'W+2.5', 'W': None}
     scores_agree: dict[str, bool | None] = field(default_factory=dict)   # same winner as ours?
     thinking: dict[str, float] = field(default_factory=dict)             # seconds in genmove per colour
+    search: dict[str, dict] = field(default_factory=dict)                # per colour: a search engine's stats
     detail: str = ""                                                     # what the illegal move was
 
     @property
@@ -339,6 +340,8 @@ def play_one(spec_a: PlayerSpec, spec_b: PlayerSpec, index: int, size: int, komi
             else ((players[1], spec_b), (players[0], spec_a))
         result = play_game(black, white, size=size, komi=komi, max_moves=max_moves,
                            black_label=black_spec.label, white_label=white_spec.label)
+        result.search = {letter: player.search_stats() for letter, player in (("B", black), ("W", white))
+                         if hasattr(player, "search_stats")}  # playouts, time and precision of this game's searches
     finally:
         for player in players:
             player.close()

@@ -66,7 +66,28 @@ def result_entry(pairing: Pairing, outcome: GameOutcome, sgf_file: str = "") -> 
     return {"pair": [pairing.a, pairing.b], "game": pairing.game, "black": result.black, "white": result.white,
             "winner": winner, "result": result.result, "reason": result.reason, "moves": result.move_count,
             "score_a": outcome.score_a, "seconds": result.seconds, "engine_scores": result.engine_scores,
-            "scores_agree": result.scores_agree, "detail": result.detail, "sgf": sgf_file}
+            "scores_agree": result.scores_agree, "detail": result.detail, "sgf": sgf_file,
+            "search": {(result.black if letter == "B" else result.white): stats for letter, stats in result.search.items()}}
+
+
+def search_summary(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per player that searched: its searched moves, playouts per move and per second, and the
+    precision its network was called in, over every game of `results` (older logs have none)."""
+    totals: dict[str, dict[str, Any]] = {}
+    for entry in results:
+        for label, stats in (entry.get("search") or {}).items():
+            total = totals.setdefault(label, {"moves": 0, "playouts": 0.0, "seconds": 0.0, "precision": set()})
+            moves = stats.get("searched_moves", 0)
+            total["moves"] += moves
+            total["playouts"] += moves * stats.get("playouts_per_move", 0.0)
+            total["seconds"] += moves * stats.get("seconds_per_move", 0.0)
+            total["precision"].add(stats.get("network_precision"))
+    return {label: {"searched_moves": t["moves"],
+                    "playouts_per_move": round(t["playouts"] / t["moves"], 1) if t["moves"] else 0.0,
+                    "seconds_per_move": round(t["seconds"] / t["moves"], 3) if t["moves"] else 0.0,
+                    "playouts_per_s": round(t["playouts"] / t["seconds"], 1) if t["seconds"] else 0.0,
+                    "network_precision": "/".join(sorted(str(p) for p in t["precision"]))}
+            for label, t in totals.items()}
 
 
 def entry_key(entry: dict[str, Any]) -> tuple[str, str, int]:
