@@ -230,8 +230,8 @@ def export(model):
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if isinstance(layer, keras.Model) or len(layer._inbound_nodes) != 1:
-            raise Unsupported(f"{layer.name}: a nested model or a layer used more than once")
+        if isinstance(layer, keras.Model) or len(layer._inbound_nodes) != 1 or isinstance(layer.output, (list, tuple)):
+            raise Unsupported(f"{layer.name}: a nested model, a layer used more than once or one with several outputs")
         layer_inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
         try:
             inputs = [tensors[_key(tensor)] for tensor in layer_inputs]
