@@ -1,0 +1,86 @@
+"""The course at full scale (issue 12): each row of its table as one `dl` command in a fixed run
+folder, resumable across sessions, its final metrics and curve merged into bench/results/course.json.
+
+    .venv/bin/python bench/bench_course.py ../shared/datasets ROW [ROW ...] [--runs-dir DIR]
+    .venv/bin/python bench/bench_course.py --list
+
+A row's run folder is RUNS_DIR/ROW (default /work/course-runs, outside the repository). If it
+is complete, its metrics are read back. If it was stopped (Ctrl-C, the end of a session), it
+continues with `dl ... --resume RUN` from its last epoch. Otherwise it starts with `--out RUN`.
+The results keep the exact command, each invocation's wall time (a resumed row has several), the
+run's final metrics and its per-epoch history. Never part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "course.json"
+
+# row -> (the exact command after `dl`, the metric the issue's target is stated in, the target)
+ROWS = {
+    "vae-mnist": (["vae", "mnist", "--seed", "0"], "test_loss", "<= 150 (keras-io: 146.95)"),
+    "vae-fashion-mnist": (["vae", "fashion-mnist", "--seed", "0"], "test_loss", "beside MNIST's"),
+    "textgen-60": (["textgen", "--epochs", "60", "--seed", "0"], "loss", "<= 1.35 (DLwP: about 1.31)"),
+    "imdb-transformer": (["classify", "imdb", "--network", "transformer", "--seed", "0"], "test_accuracy",
+                         ">= 0.87"),
+}
+
+
+def run_row(name: str, runs_dir: Path, env: dict) -> dict:
+    args, metric, target = ROWS[name]
+    folder = runs_dir / name
+    metrics_file = folder / "metrics.json"
+    status = json.loads(metrics_file.read_text()).get("status") if metrics_file.exists() else None
+    earlier = json.loads(RESULTS.read_text()).get(name, {}) if RESULTS.exists() else {}
+    walls = list(earlier.get("wall_s_per_invocation", []))
+    if status != "complete":
+        command = ["--resume", folder] if status is not None else [*args, "--out", folder]
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "dlcli", *map(str, command), "--quiet"], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        walls.append(round(time.perf_counter() - started, 1))
+        if done.returncode:
+            raise SystemExit(f"{name}: dl {' '.join(map(str, command))} failed:\n{done.stderr[-2000:]}")
+    metrics = json.loads(metrics_file.read_text())
+    history_file = folder / "history.csv"
+    return {"command": "dl " + " ".join(args), "run": str(folder), "target": f"{metric} {target}",
+            "result": metrics.get(metric), "wall_s_per_invocation": walls,
+            "metrics": {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))},
+            "history_csv": history_file.read_text() if history_file.exists() else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data_dir", type=Path, nargs="?")
+    parser.add_argument("rows", nargs="*", metavar="ROW", help=f"one of {', '.join(ROWS)}")
+    parser.add_argument("--runs-dir", type=Path, default=Path("/work/course-runs"))
+    parser.add_argument("--list", action="store_true", help="print the rows and their commands")
+    options = parser.parse_args()
+    if options.list or not options.rows:
+        for name, (args, metric, target) in ROWS.items():
+            print(f"{name:20s} dl {' '.join(args):55s} {metric} {target}")
+        return
+    unknown = [name for name in options.rows if name not in ROWS]
+    if unknown or options.data_dir is None:
+        parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}" if unknown else "give DATA_DIR")
+    env = {**os.environ, "DLCLI_DATA_DIR": str(options.data_dir.resolve()), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    options.runs_dir.mkdir(parents=True, exist_ok=True)
+    for name in options.rows:
+        row = run_row(name, options.runs_dir, env)
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # read late: rows may run at once
+        results[name] = row
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(name, json.dumps({k: row[k] for k in ("command", "target", "result", "wall_s_per_invocation")}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
