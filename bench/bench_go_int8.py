@@ -46,7 +46,6 @@ def main() -> None:
     model = mcts.load_network(options.network)
     folder, manifest = dataset.load_manifest(options.data_run)
     positions = list(scoring.shard_positions(folder, manifest, "validation", options.limit))
-    planes = np.stack([p[0] for p in positions]).astype(np.float32)
     results = {"network": options.network, "parameters": model.count_params(), "data": str(options.data_run),
                "positions": len(positions), "precisions": {}}
     reference = None
@@ -54,14 +53,14 @@ def main() -> None:
         started = time.perf_counter()
         evaluator = mcts.NetworkEvaluator(model, symmetries=False, precision=precision)
         built = time.perf_counter() - started
-        outputs = [evaluator.predict(planes[i:i + 256]) for i in range(0, len(planes), 256)]
-        policy = np.concatenate([o[0] for o in outputs])
-        value = np.concatenate([o[1] for o in outputs])
-        scores = scoring.Scores()
-        moves = np.asarray([p[1] for p in positions])
-        white_win = np.asarray([p[2] for p in positions])
-        numbers = np.asarray([p[3] for p in positions])
-        scores.add(moves, white_win, numbers, policy, value)
+        answers = []
+
+        def predict(planes, evaluator=evaluator, answers=answers):  # dl go eval's scoring, answers kept
+            answers.append(evaluator.predict(planes))
+            return answers[-1]
+
+        scores = scoring.score(predict, positions, scoring.Scores(), batch_size=256)
+        policy, value = (np.concatenate(column) for column in zip(*answers))
         row = {"precision_used": evaluator.precision, "build_seconds": round(built, 2),
                **{key: scores.report()["all"][key] for key in ("policy_top1", "policy_top5", "value_mse")}}
         if reference is None:
