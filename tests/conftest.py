@@ -13,6 +13,20 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+# pytest-xdist (--dist loadscope) hands whole modules to the workers in collection order, each
+# taking the next as it runs dry. Starting with the longest modules keeps one worker from being
+# handed a long module last while the other idles (longest first, as measured one after the other
+# with --durations); the other modules follow in their usual order.
+LONGEST_MODULES_FIRST = ("test_recovery", "test_vision_classifiers", "test_go_cli", "test_resume", "test_translate",
+                         "test_go_play", "test_commands", "test_generative", "test_sequences", "test_options",
+                         "test_precision", "test_inference", "test_go_pretrained")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: index for index, name in enumerate(LONGEST_MODULES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.module.__name__.rsplit(".", 1)[-1], len(rank)))  # stable
+
+
 @pytest.fixture(autouse=True)
 def offline(tmp_path_factory, monkeypatch):
     """No network, an empty Keras cache and no user data folder for every test."""

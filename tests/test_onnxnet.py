@@ -104,6 +104,31 @@ def test_the_engines_evaluator_calls_the_int8_twin_with_the_same_moves():
     assert set(np.argmax(policy, axis=1)) == {board.point(2, 5)}
 
 
+def test_the_int8_twin_is_checked_against_float32_on_positions_it_was_not_calibrated_on(monkeypatch):
+    from tests.test_go_search import stone_seeking_network
+
+    from dlcli.go import calibration, mcts
+
+    network = stone_seeking_network()
+    seen = []
+    real = onnxnet.OnnxNetwork.quantised
+    monkeypatch.setattr(onnxnet.OnnxNetwork, "quantised", lambda self, planes: seen.append(len(planes)) or real(self, planes))
+    evaluator = mcts.NetworkEvaluator(network, precision="int8")
+    positions = len(calibration.self_play_planes(lambda x: np.full((len(x), 361), 1 / 361), games=8, moves=180))
+    check = evaluator.int8_check
+    assert seen == [positions // 2] and check["positions"] == positions // 2
+    assert 0 < check["same_top_move"] <= 1 and 0 <= check["mean_value_difference"] < 0.05
+    assert mcts.NetworkEvaluator(network, precision="bfloat16").int8_check is None
+    # an unfaithful twin shows: a check that compares the network with a network that answers otherwise
+    def outputs(policy, value):
+        ordered = [None, None]
+        ordered[evaluator.policy_output], ordered[evaluator.value_output] = policy, value
+        return ordered
+
+    wrong = evaluator._compare(outputs(np.eye(361)[:4], np.zeros((4, 1))), outputs(np.eye(361)[[1, 1, 2, 3]], np.ones((4, 1))))
+    assert wrong == {"positions": 4, "same_top_move": 0.75, "mean_value_difference": 1.0}
+
+
 def test_self_play_calibration_positions_are_the_positions_of_games_that_fill_up():
     from dlcli.go import calibration
 

@@ -90,7 +90,8 @@ def test_engines_search_in_int8_where_onnx_runtime_is_else_in_bfloat16_where_the
 
     for runtime, hardware, setting, expected in ((True, True, None, "int8"), (False, True, None, "bfloat16"),
                                                  (False, False, None, "float32"), (True, True, "float32", "float32"),
-                                                 (True, False, " BFloat16 ", "bfloat16"), (True, True, "auto", "int8")):
+                                                 (True, False, " BFloat16 ", "bfloat16"), (True, True, "auto", "int8"),
+                                                 (True, True, "int8", "int8")):
         monkeypatch.setattr(lowprecision, "hardware_has_bfloat16", lambda hardware=hardware: hardware)
         monkeypatch.setattr(onnxnet, "available", lambda runtime=runtime: runtime)
         if setting is None:

@@ -85,10 +85,11 @@ class NetworkEvaluator:
     compiled call: one trace for every batch size, no `model.predict` per position.
 
     `precision`: 'float32' (the network as trained; what `dl go eval` scores), 'bfloat16' (a twin
-    computing in bfloat16: `lowprecision.bfloat16_twin`) or 'int8' (an ONNX Runtime session with
-    int8 convolutions, calibrated on the network's own self-play positions: `dlcli.onnxnet`). A
-    precision that cannot be built for this network falls back to bfloat16 where the hardware
-    computes it, else float32; `self.precision` says what the calls use."""
+    computing in bfloat16: `lowprecision.bfloat16_twin`), 'int8' (an ONNX Runtime session with
+    int8 convolutions, calibrated on half of the network's own self-play positions: `dlcli.onnxnet`).
+    A precision that cannot be built for this network falls back to bfloat16 where the hardware
+    computes it, else float32. `self.precision` says what the calls use, and `self.int8_check` how
+    the int8 twin compared with float32 on the other half of those positions, when one was made."""
 
     def __init__(self, model, *, symmetries: bool = True, seed: int = 0, precision: str = "float32"):
         self.model = model
@@ -96,6 +97,7 @@ class NetworkEvaluator:
         self.symmetries = symmetries
         self.rng = np.random.default_rng(seed)
         self.size = int(model.inputs[0].shape[1])
+        self.int8_check: dict | None = None
         self.precision, self._forward = self._compiled(model, precision)
         self.positions = 0
 
@@ -104,7 +106,9 @@ class NetworkEvaluator:
             exported = onnxnet.network(model)  # float32 ONNX Runtime: plays the calibration games
             if exported is not None:
                 planes = calibration.self_play_planes(lambda x: exported(x)[self.policy_output], size=self.size)
-                return "int8", exported.quantised(planes)
+                twin = exported.quantised(planes[0::2])  # calibrated on half, checked on the other half
+                self.int8_check = self._compare(exported(planes[1::2]), twin(planes[1::2]))
+                return "int8", twin
             precision = "bfloat16" if lowprecision.hardware_has_bfloat16() else "float32"
         import tensorflow as tf
 
@@ -114,6 +118,15 @@ class NetworkEvaluator:
         return ("float32" if computing is model else "bfloat16",
                 tf.function(lambda planes: computing(planes, training=False), input_signature=signature,
                             reduce_retracing=True))
+
+    def _compare(self, exact: list, twin: list) -> dict[str, float]:
+        """How often `twin`'s most probable move is `exact`'s, and their mean value difference."""
+        policy, value = self.policy_output, self.value_output
+        same = np.argmax(exact[policy].reshape(len(exact[policy]), -1), axis=1) == np.argmax(
+            twin[policy].reshape(len(twin[policy]), -1), axis=1)
+        difference = np.abs(np.asarray(exact[value], np.float64) - np.asarray(twin[value], np.float64))
+        return {"positions": int(len(same)), "same_top_move": round(float(same.mean()), 4),
+                "mean_value_difference": round(float(difference.mean()), 4)}
 
     def predict(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(policy, White's win) for a batch of encoded planes, as they are (no symmetry)."""
@@ -605,7 +618,8 @@ class Engine(Player):
         for each reason (`SearchResult.stop`), over the engine's life, and the precision its network
         is called in (`NetworkEvaluator.precision`)."""
         moves, playouts, seconds = self.searched["moves"], self.searched["playouts"], self.searched["seconds"]
-        return {"network_precision": getattr(self.search.evaluate, "precision", None), "searched_moves": moves, "playouts_per_move": round(playouts / moves, 1) if moves else 0.0,
+        return {"network_precision": getattr(self.search.evaluate, "precision", None),
+                "int8_check": getattr(self.search.evaluate, "int8_check", None), "searched_moves": moves, "playouts_per_move": round(playouts / moves, 1) if moves else 0.0,
                 "seconds_per_move": round(seconds / moves, 3) if moves else 0.0,
                 "playouts_per_s": round(playouts / seconds, 1) if seconds else 0.0,
                 "search_stops": dict(sorted(self.searched["stops"].items()))}
@@ -658,9 +672,10 @@ PRECISIONS = ("int8", "bfloat16", "float32")
 
 def search_precision() -> str:
     """How engines call their network: DLCLI_GO_PRECISION (int8, bfloat16 or float32), by default
-    int8 where ONNX Runtime is installed (1.2-1.4x faster calls than bfloat16 at batch 8-32 on
-    this CPU, 1.3x the playouts; top-1 accuracy 0.004 lower: docs/go-search.md), else bfloat16 where the hardware computes it,
-    else float32. Scoring (`dl go eval`) always computes in float32."""
+    'auto': the int8 twin where ONNX Runtime is installed (1.2-1.4x faster calls than bfloat16 at
+    batch 8-32 on this CPU; it plays as well against the network's policy in the measured matches:
+    docs/go-search.md), else bfloat16 where the hardware computes it, else float32. Scoring
+    (`dl go eval`) always computes in float32."""
     chosen = os.environ.get("DLCLI_GO_PRECISION", "auto").strip().lower() or "auto"
     if chosen == "auto":
         return "int8" if onnxnet.available() else "bfloat16" if lowprecision.hardware_has_bfloat16() else "float32"

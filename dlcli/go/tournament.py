@@ -72,7 +72,7 @@ def result_entry(pairing: Pairing, outcome: GameOutcome, sgf_file: str = "") -> 
 
 def search_summary(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per player that searched: its searched moves, playouts per move and per second, and the
-    precision its network was called in, over every game of `results` (older logs have none)."""
+    precision its network was called in (with the int8 twin's check when one was made), over every game of `results` (older logs have none)."""
     totals: dict[str, dict[str, Any]] = {}
     for entry in results:
         for label, stats in (entry.get("search") or {}).items():
@@ -82,11 +82,13 @@ def search_summary(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             total["playouts"] += moves * stats.get("playouts_per_move", 0.0)
             total["seconds"] += moves * stats.get("seconds_per_move", 0.0)
             total["precision"].add(stats.get("network_precision"))
+            total.setdefault("int8_check", stats.get("int8_check"))  # the same network: the same check
     return {label: {"searched_moves": t["moves"],
                     "playouts_per_move": round(t["playouts"] / t["moves"], 1) if t["moves"] else 0.0,
                     "seconds_per_move": round(t["seconds"] / t["moves"], 3) if t["moves"] else 0.0,
                     "playouts_per_s": round(t["playouts"] / t["seconds"], 1) if t["seconds"] else 0.0,
-                    "network_precision": "/".join(sorted(str(p) for p in t["precision"]))}
+                    "network_precision": "/".join(sorted(str(p) for p in t["precision"])),
+                    "int8_check": t.get("int8_check")}
             for label, t in totals.items()}
 
 
