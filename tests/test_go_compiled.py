@@ -10,6 +10,7 @@ import pytest
 
 from dlcli.go import compiled, features, mcts, sgf
 from dlcli.go.board import BLACK, PASS, WHITE, Board
+from dlcli.go.constants import PASS_PRIOR
 from dlcli.go.player import sensible_moves
 from tests.test_go_board import REAL_RECORD
 from tests.test_go_features import LADDER, STONE
@@ -97,20 +98,35 @@ def from_record_at(move: int) -> Board:
     raise AssertionError(move)
 
 
-@pytest.mark.parametrize("move, batch_size, by_score",
-                         [(0, 1, False), (120, 8, False), (200, 8, True), (120, 32, True)])
-def test_the_compiled_search_visits_what_the_reference_visits(move, batch_size, by_score):
+@pytest.mark.parametrize("move, batch_size, by_score, pass_after",
+                         [(0, 1, False, None), (120, 8, False, None), (200, 8, True, None), (120, 32, True, None),
+                          (200, 8, True, 0), (120, 8, True, 121)])  # pass at every node / from the root's children on
+def test_the_compiled_search_visits_what_the_reference_visits(move, batch_size, by_score, pass_after):
     from tests.test_go_search import UniformEvaluator
 
     board = from_record_at(move)
     board.seen = {board.hash}  # a search plays by positional superko
-    settings = mcts.Settings(seconds=None, playouts=96, batch_size=batch_size)
+    settings = mcts.Settings(seconds=None, playouts=96, batch_size=batch_size, pass_after=pass_after)
     reference = mcts.Search(UniformEvaluator(by_score), settings, seed=1).run(board)
     ours = mcts.CompiledSearch(UniformEvaluator(by_score), settings, seed=1).run(board)
     assert ours.playouts == reference.playouts == 96
     np.testing.assert_array_equal(ours.moves, reference.moves)
     np.testing.assert_array_equal(ours.visits, reference.visits)
     np.testing.assert_allclose(ours.values, reference.values, rtol=1e-12)
+    assert (PASS in ours.moves) == (pass_after is not None and move >= pass_after)
+
+
+def test_pass_is_a_move_from_pass_after_on():
+    board = from_record_at(120)
+    policy = np.full(board.points, 1 / board.points)
+    for pass_after, expected in ((None, False), (121, False), (120, True), (0, True)):
+        node = mcts.Node()
+        node.expand(board, policy, pass_after)
+        assert (PASS in node.moves) == expected
+        if expected:
+            assert node.priors[-1] == pytest.approx(PASS_PRIOR) and node.priors.sum() == pytest.approx(1)
+    with pytest.raises(ValueError, match="pass_after"):
+        mcts.Settings(pass_after=-1)
 
 
 def test_the_compiled_search_keeps_the_subtree_of_the_move_played():

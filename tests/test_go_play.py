@@ -180,6 +180,7 @@ def test_selfplay_records_become_training_data_for_the_next_network(networks, tm
     (["go", "match", "random", "random", "--time", "0"], "--playouts"),
     (["go", "match", "random", "random", "--size", "25"], "--size"),
     (["go", "match", "random", "random", "--jobs", "0"], "--jobs"),
+    (["go", "match", "random", "random", "--pass-after", "-1"], "--pass-after"),
 ])
 def test_user_mistakes_are_one_line(args, needle, tmp_path):
     assert_one_line_error(dl(*args, "--runs-dir", tmp_path), needle)

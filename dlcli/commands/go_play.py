@@ -26,6 +26,7 @@ SEARCH_OPTIONS = [
     ("c_puct", Annotated[float, typer.Option(help="Exploration constant of PUCT.", rich_help_panel="Search")], 1.5),
     ("virtual_loss", Annotated[int, typer.Option(help="Visits counted as losses while a playout waits for the network.", rich_help_panel="Search")], 3),
     ("resign", Annotated[float, typer.Option(help="Resign below this win probability for 3 moves in a row after move 60; 0: never.", rich_help_panel="Search")], 0.05),
+    ("pass_after", Annotated[Optional[int], typer.Option(help="From this move of the game on, the search may pass first (a game it sees won as it stands ends); default: only after the opponent's pass.", rich_help_panel="Search")], None),
 ]
 
 
@@ -37,6 +38,7 @@ def _check_search(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     check_range("--c-puct", values["c_puct"], 0, low_open=True)
     check_range("--virtual-loss", values["virtual_loss"], 0)
     check_range("--resign", values["resign"], 0, 1)
+    check_range("--pass-after", values["pass_after"], 0)
     if values["time"] == 0 and values["playouts"] is None:
         raise DlcliError("--time 0 needs --playouts N: a search must stop somewhere")
     return values
@@ -45,7 +47,8 @@ def _check_search(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
 def _settings(values: dict[str, Any]) -> dict[str, Any]:
     """The search options as `mcts.Settings` keywords (no numpy or TensorFlow here)."""
     return {"seconds": values["time"] or None, "playouts": values["playouts"], "batch_size": values["search_batch"],
-            "c_puct": values["c_puct"], "virtual_loss": values["virtual_loss"], "resign_threshold": values["resign"]}
+            "c_puct": values["c_puct"], "virtual_loss": values["virtual_loss"], "resign_threshold": values["resign"],
+            "pass_after": values.get("pass_after")}  # runs recorded before the option have none
 
 
 def with_search(function):

@@ -966,10 +966,11 @@ def _gather(tree, edges, root, wanted, noise, c_puct, loss, komi, root_ints, roo
 
 @_jit
 def _expand(tree, edges, count, policy, white, size, neighbours, diagonals, zobrist, seen, slots_ints, slots_bits,
-            paths, hashes, depths, leaves, loss):
+            paths, hashes, depths, leaves, loss, pass_after, root_moves):
     """`mcts.Node.expand` and the backup of `mcts.Search._expand` for slots 0..count-1: the
-    sensible moves with the policy renormalised over them (pass added as mcts adds it), and the
-    value of White turned to each leaf's side to move. The edge count is in tree[1, 3]."""
+    sensible moves with the policy renormalised over them (pass added as mcts adds it: after a
+    pass, or from move `pass_after` of the game on, -1: never; the root is move `root_moves`),
+    and the value of White turned to each leaf's side to move. The edge count is in tree[1, 3]."""
     moves, priors, visits, values, children = edges
     n = size * size
     found = np.empty(n, np.int32)
@@ -987,7 +988,7 @@ def _expand(tree, edges, count, policy, white, size, neighbours, diagonals, zobr
             priors[first + i] = chosen[i] / total if total > 0 else 1 / k
         if k == 0:
             moves[first], priors[first], k = PASS, 1.0, 1
-        elif ints[_scalar(n, PASSES)] == 1:
+        elif ints[_scalar(n, PASSES)] == 1 or (pass_after >= 0 and root_moves + depths[b] >= pass_after):
             for i in range(k):
                 priors[first + i] *= 1 - PASS_PRIOR
             moves[first + k], priors[first + k] = PASS, PASS_PRIOR

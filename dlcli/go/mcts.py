@@ -65,6 +65,8 @@ class Settings:
     resign_moves: int = 3                # ... for this many of its moves in a row
     resign_after: int = 60               # ... and never before this many moves of the game
     reuse_tree: bool = True
+    pass_after: int | None = None        # pass is a move of every node from this move of the game on
+                                         # (None: only after the opponent's pass or with nothing left)
     symmetries: bool = True              # each evaluation sees one of the 8 board symmetries at random
 
     def __post_init__(self):
@@ -72,6 +74,8 @@ class Settings:
             raise ValueError("a search needs seconds or playouts")
         if self.batch_size < 1 or self.c_puct <= 0 or self.virtual_loss < 0:
             raise ValueError("batch_size >= 1, c_puct > 0 and virtual_loss >= 0 are required")
+        if self.pass_after is not None and self.pass_after < 0:
+            raise ValueError("pass_after >= 0 is required")
 
 
 class Evaluator(Protocol):
@@ -180,14 +184,17 @@ class Node:
     def expanded(self) -> bool:
         return self.moves is not None
 
-    def expand(self, board: Board, policy: np.ndarray) -> None:
+    def expand(self, board: Board, policy: np.ndarray, pass_after: int | None = None) -> None:
+        """The sensible moves with the policy renormalised over them; pass as well (with PASS_PRIOR
+        of the prior) after the opponent's pass, or from move `pass_after` of the game on, when
+        passing twice ends the game and is scored exactly: so the search sees when a game is over."""
         moves = sensible_moves(board)
         priors = policy[moves] if moves else np.zeros(0)
         total = priors.sum()
         priors = priors / total if total > 0 else np.full(len(moves), 1 / max(len(moves), 1))
         if not moves:
             moves, priors = [PASS], np.ones(1)
-        elif board.passes == 1:
+        elif board.passes == 1 or (pass_after is not None and len(board.moves) >= pass_after):
             moves, priors = moves + [PASS], np.append(priors * (1 - PASS_PRIOR), PASS_PRIOR)
         self.moves = np.asarray(moves, dtype=np.int64)
         self.priors = np.asarray(priors, dtype=np.float64)
@@ -349,7 +356,7 @@ class Search:
     def _expand(self, batch: list) -> None:
         policy, white = self.evaluate([board for _, board, _ in batch])
         for (node, board, path), prior, white_value in zip(batch, policy, white):
-            node.expand(board, prior)
+            node.expand(board, prior, self.settings.pass_after)
             node.pending = False
             self._backup(path, float(white_value) if board.to_move == WHITE else 1 - float(white_value))
 
@@ -461,7 +468,8 @@ class CompiledSearch(Search):
         neighbours, diagonals, zobrist = compiled.tables(board.size)
         compiled._expand(self.tree, self.edges, len(batch), np.ascontiguousarray(policy, np.float64),
                          np.asarray(white, np.float64), board.size, neighbours, diagonals, zobrist, self.seen,
-                         *self.slots, self.settings.virtual_loss)
+                         *self.slots, self.settings.virtual_loss,
+                         -1 if self.settings.pass_after is None else self.settings.pass_after, len(board.moves))
 
     def _evaluate(self, count: int) -> tuple[np.ndarray, np.ndarray]:
         """(policy, White's win) of slots 0..count-1."""
