@@ -6,9 +6,10 @@ no search) at a fixed number of playouts per move, in each precision the engines
     .venv/bin/python bench/bench_go_strength.py --list
 
 Each row is one `dl go match NET policy:NET --playouts N --time 30 --games 10 --max-moves 300
---jobs 1` with `DLCLI_GO_PRECISION` set, colours alternating, komi 7.5. Playouts, not seconds,
+--jobs 1` (or another cap, and other options: `--list`) with `DLCLI_GO_PRECISION` set, colours
+alternating, komi 7.5. Playouts, not seconds,
 bound the search (the 30 s cap is never reached), so a row's result does not depend on the load of
-the machine; games stopped at move 300 are scored as they stand by area (both engines' scores are
+the machine; games stopped at the cap are scored as they stand by area (both engines' scores are
 checked). Each match keeps a fixed run folder under bench/results/go-strength-runs/, so a stopped
 row resumes and a finished one is read back. Run the process on one core (`taskset -c 0`) for the
 playouts-per-second figures. Writes bench/results/go-strength.json. Never part of the tests.
@@ -27,13 +28,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_go_play import match  # noqa: E402 - the same resumable match runner
 
-# row -> (DLCLI_GO_PRECISION, playouts per move)
+# row -> (DLCLI_GO_PRECISION, playouts per move, the move cap, other `dl go match` options)
 ROWS = {
-    "f32-p128": ("float32", 128),
-    "i8-p128": ("int8", 128),
-    "f32-p1024": ("float32", 1024),
-    "bf16-p1024": ("bfloat16", 1024),
-    "i8-p1024": ("int8", 1024),
+    "f32-p128": ("float32", 128, 300, []),
+    "i8-p128": ("int8", 128, 300, []),
+    "f32-p1024": ("float32", 1024, 300, []),
+    "bf16-p1024": ("bfloat16", 1024, 300, []),
+    "i8-p1024": ("int8", 1024, 300, []),
+    # games to move 400 (issue 14's matches), with and without letting the search pass first
+    "i8-p1024-cap400": ("int8", 1024, 400, []),
+    "i8-p1024-cap400-pass150": ("int8", 1024, 400, ["--pass-after", 150]),
 }
 
 
@@ -63,8 +67,9 @@ def main() -> None:
     parser.add_argument("--list", action="store_true")
     options = parser.parse_args()
     if options.list:
-        for name, (precision, playouts) in ROWS.items():
-            print(f"{name:12s} DLCLI_GO_PRECISION={precision:9s} --playouts {playouts}")
+        for name, (precision, playouts, cap, extra) in ROWS.items():
+            print(f"{name:24s} DLCLI_GO_PRECISION={precision:9s} --playouts {playouts} --max-moves {cap}",
+                  *extra)
         return
     unknown = [name for name in options.rows if name not in ROWS]
     if unknown:
@@ -72,15 +77,14 @@ def main() -> None:
     results_file = ROOT / "bench" / "results" / "go-strength.json"
     options.runs_dir.mkdir(parents=True, exist_ok=True)
     for name in options.rows:
-        precision, playouts = ROWS[name]
+        precision, playouts, cap, extra = ROWS[name]
         os.environ["DLCLI_GO_PRECISION"] = precision
         folder = options.runs_dir / name
-        metrics = match(folder, options.network, f"policy:{options.network}",
-                        ["--playouts", playouts, "--time", 30, "--games", options.games, "--max-moves", 300,
-                         "--jobs", 1])
+        play = ["--playouts", playouts, "--time", 30, "--games", options.games, "--max-moves", cap, "--jobs", 1, *extra]
+        metrics = match(folder, options.network, f"policy:{options.network}", play)
         games = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines() if line.strip()]
         row = {"command": f"DLCLI_GO_PRECISION={precision} dl go match {options.network} policy:{options.network} "
-                          f"--playouts {playouts} --time 30 --games {options.games} --max-moves 300 --jobs 1",
+                          + " ".join(map(str, play)),
                "run": str(folder.relative_to(ROOT)), **summary(metrics, games, precision, playouts)}
         everything = json.loads(results_file.read_text()) if results_file.exists() else {}
         everything[name] = row
