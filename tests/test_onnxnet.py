@@ -107,14 +107,14 @@ def test_the_engines_evaluator_calls_the_int8_twin_with_the_same_moves():
 def test_the_int8_twin_is_checked_against_float32_on_positions_it_was_not_calibrated_on(monkeypatch):
     from tests.test_go_search import stone_seeking_network
 
-    from dlcli.go import calibration, mcts
+    from dlcli.go import mcts
 
     network = stone_seeking_network()
     seen = []
     real = onnxnet.OnnxNetwork.quantised
     monkeypatch.setattr(onnxnet.OnnxNetwork, "quantised", lambda self, planes: seen.append(len(planes)) or real(self, planes))
     evaluator = mcts.NetworkEvaluator(network, precision="int8")
-    positions = len(calibration.self_play_planes(lambda x: np.full((len(x), 361), 1 / 361), games=8, moves=180))
+    positions = 8 * 180 // 3  # the engines' calibration: 8 games of 180 moves, every third position kept
     check = evaluator.int8_check
     assert seen == [positions // 2] and check["positions"] == positions // 2
     assert 0 < check["same_top_move"] <= 1 and 0 <= check["mean_value_difference"] < 0.05

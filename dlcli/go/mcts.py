@@ -681,8 +681,8 @@ PRECISIONS = ("int8", "bfloat16", "float32")
 def search_precision() -> str:
     """How engines call their network: DLCLI_GO_PRECISION (int8, bfloat16 or float32), by default
     'auto': the int8 twin where ONNX Runtime is installed (1.2-1.4x faster calls than bfloat16 at
-    batch 8-32 on this CPU; it plays as well against the network's policy in the measured matches:
-    docs/go-search.md), else bfloat16 where the hardware computes it, else float32. Scoring
+    batch 8-32 on this CPU; short matches against the network's policy showed no loss of
+    strength, though too few games to rule one out: docs/go-search.md), else bfloat16 where the hardware computes it, else float32. Scoring
     (`dl go eval`) always computes in float32."""
     chosen = os.environ.get("DLCLI_GO_PRECISION", "auto").strip().lower() or "auto"
     if chosen == "auto":
