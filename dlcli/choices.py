@@ -5,6 +5,8 @@ place, so that `dl mobilenet --help` and `dlcli.models.mobilenet` cannot disagre
 """
 
 OPTIMIZERS = ("rmsprop", "adam", "adamw", "sgd", "nadam", "adagrad")  # names keras.optimizers.get knows
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the OPTIMIZERS that take --momentum
+SCHEDULES = ("constant", "cosine", "one-cycle")  # --schedule; dlcli.training.learning_rate_schedule
 MOBILENET_BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dl mobilenet --block; dlcli.models.mobilenet
 GO_NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dl go train --network; dlcli.models.gonets.GO_BUILDERS
 GO_VALUE_HEADS = ("course", "relative")  # dl go train --value-head; dlcli.models.gonets.VALUE_HEADS

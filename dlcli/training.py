@@ -39,17 +39,49 @@ def library_versions() -> dict[str, str]:
             "keras": keras.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
 
-def make_optimizer(name: str, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
-    """An optimizer by name with Keras' default learning rate unless one is given."""
+ONE_CYCLE_WARMUP = 0.3  # one-cycle: the share of the steps that climb to the peak learning rate
+ONE_CYCLE_START = 25.0  # ...from the peak divided by this (Smith's one-cycle, as fast.ai's default)
+
+
+def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int):
+    """The learning rate over `total_steps` updates: `constant`, `cosine` (from `learning_rate`
+    down to 0) or `one-cycle` (a linear climb from `learning_rate`/25 to `learning_rate` over the
+    first 30 % of the steps, then a cosine down to 0). Keras' own CosineDecay, so a saved model
+    reloads and `--resume` continues it from the optimizer's step count."""
+    if schedule == "constant":
+        return learning_rate
+    schedules = keras.optimizers.schedules
+    if schedule == "cosine":
+        return schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps), alpha=0.0)
+    if schedule == "one-cycle":
+        warmup = max(1, round(ONE_CYCLE_WARMUP * total_steps))
+        return schedules.CosineDecay(learning_rate / ONE_CYCLE_START, decay_steps=max(1, total_steps - warmup),
+                                     alpha=0.0, warmup_target=learning_rate, warmup_steps=warmup)
+    raise ValueError(f"unknown learning-rate schedule {schedule!r}")
+
+
+def make_optimizer(name: str, learning_rate: float | None = None, *, schedule: str = "constant",
+                   total_steps: int = 0, momentum: float | None = None) -> keras.optimizers.Optimizer:
+    """An optimizer by name with Keras' default learning rate unless one is given, following
+    `schedule` over `total_steps` updates, with `momentum` where given (sgd, rmsprop)."""
     optimizer = keras.optimizers.get(name)
-    if learning_rate is not None:
-        optimizer.learning_rate = learning_rate
-    return optimizer
+    if learning_rate is None and schedule == "constant" and momentum is None:
+        return optimizer
+    config = optimizer.get_config()
+    rate = float(config["learning_rate"]) if learning_rate is None else learning_rate
+    config["learning_rate"] = learning_rate_schedule(schedule, rate, total_steps)
+    if momentum is not None:
+        if "momentum" not in config:
+            raise ValueError(f"the {name} optimizer takes no momentum")
+        config["momentum"] = momentum
+    return type(optimizer)(**{key: value for key, value in config.items() if key != "name"})
 
 
 def compile_model(model: keras.Model, *, optimizer: str, learning_rate: float | None, loss: str,
-                  metrics: Sequence[str]) -> keras.Model:
-    model.compile(optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=list(metrics))
+                  metrics: Sequence[str], schedule: str = "constant", total_steps: int = 0,
+                  momentum: float | None = None) -> keras.Model:
+    model.compile(optimizer=make_optimizer(optimizer, learning_rate, schedule=schedule, total_steps=total_steps,
+                                           momentum=momentum), loss=loss, metrics=list(metrics))
     return model
 
 

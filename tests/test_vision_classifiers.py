@@ -142,6 +142,21 @@ def test_resnet20_has_the_modern_shape(tmp_path, folder):
     assert json.loads((run / "config.json").read_text())["options"]["augment"] is True
 
 
+def test_resnet20_with_sgd_momentum_and_one_cycle_saves_its_schedule(tmp_path, folder):
+    """The named options for a fast CIFAR schedule reach the optimizer, config.json and the saved model."""
+    run, metrics = train(tmp_path, folder, "resnet", "cifar10", "--depth", "8", "--optimizer", "sgd",
+                         "--momentum", "0.8", "--learning-rate", "0.05", "--schedule", "one-cycle")
+    options = json.loads((run / "config.json").read_text())["options"]
+    assert (options["optimizer"], options["momentum"], options["schedule"]) == ("sgd", 0.8, "one-cycle")
+    model = assert_reloads(run, metrics, "cifar10", folder)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__ == "SGD" and float(optimizer.momentum) == pytest.approx(0.8)
+    steps = -(-metrics["train_samples"] // 16)  # one epoch of batch 16
+    assert int(optimizer.iterations) == steps
+    schedule = optimizer._learning_rate  # Keras keeps the schedule object here; .learning_rate is its value now
+    assert float(schedule(0)) == pytest.approx(0.05 / 25) and float(schedule(steps)) == pytest.approx(0.0, abs=1e-7)
+
+
 @pytest.mark.parametrize("name, block, custom", [("cifar10", "mobilenet", None), ("cifar10", "shufflenet", "GroupConv"),
                                                  ("digits", "convnext", None)])  # digits: embedded, 8x8 grey
 def test_mobilenet_blocks(tmp_path, folder, name, block, custom):
@@ -172,6 +187,9 @@ def test_max_params_refuses_an_oversized_model_before_training(tmp_path):
     (["mobilenet", "cifar10", "--block", "inception"], ["unknown block 'inception'"]),
     (["mobilenet", "cifar10", "--block", "shufflenet", "--trunk", "10"], ["--groups 4", "--trunk 10"]),
     (["mobilenet", "cifar10", "--validation", "1.5"], ["--validation"]),
+    (["resnet", "cifar10", "--momentum", "0.9"], ["--momentum", "sgd", "adam"]),
+    (["cnn", "cifar10", "--optimizer", "sgd", "--momentum", "1"], ["--momentum", "below 1"]),
+    (["cnn", "mnist", "--schedule", "step"], ["unknown schedule 'step'", "one-cycle"]),
 ])
 def test_bad_options_are_one_line(tmp_path, args, needles):
     result = dl(*args, "--runs-dir", tmp_path / "runs")

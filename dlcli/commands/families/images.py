@@ -8,13 +8,14 @@ does (the last fraction), training and evaluating, the figures, and the summary'
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Any, Callable, Optional
 
 import typer
 
 from dlcli.checks import check_range, check_validation, choice
-from dlcli.choices import OPTIMIZERS
+from dlcli.choices import MOMENTUM_OPTIMIZERS, OPTIMIZERS, SCHEDULES
 from dlcli.commands.common import add_options
 from dlcli.errors import DlcliError
 
@@ -37,6 +38,8 @@ class Training:
     validation: float = 0.1  # the last fraction of the training samples validate, as Keras' validation_split
     augment: bool = False
     validation_samples: Optional[int] = None  # or the last N samples
+    schedule: str = "constant"  # the learning rate over the run (the course's: constant)
+    momentum: Optional[float] = None  # sgd and rmsprop: Keras' default (0) unless given
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +54,8 @@ TRAINING_OPTIONS = [
     ("validation", Annotated[Optional[float], typer.Option(help="Fraction of the training samples held out for validation, 0 to 1, the last ones as Keras' validation_split (default 0.1; 0: none).", rich_help_panel="Training")], None),
     ("validation_samples", Annotated[Optional[int], typer.Option(help="Hold out the last N training samples for validation (instead of --validation).", rich_help_panel="Training")], None),
     ("augment", Annotated[Optional[bool], typer.Option("--augment/--no-augment", help="Random shifts (and horizontal flips for cifar10, fashion-mnist) as preprocessing layers.", rich_help_panel="Training")], None),
+    ("schedule", Annotated[Optional[str], typer.Option(help=f"Learning rate over the run: {', '.join(SCHEDULES)} (cosine: down to 0; one-cycle: up from 1/25 over the first 30 % of the steps, then a cosine down; default constant, the course's).", rich_help_panel="Training")], None),
+    ("momentum", Annotated[Optional[float], typer.Option(help="Momentum of sgd or rmsprop, 0 to 1 (default: Keras', 0).", rich_help_panel="Training")], None),
 ]
 
 
@@ -69,7 +74,13 @@ def resolve(defaults: Training, given: dict[str, Any]) -> Training:
     check_range("--batch-size", training.batch_size, 1)
     check_range("--learning-rate", training.learning_rate, 0, low_open=True)
     check_range("--validation-samples", training.validation_samples, 0)
-    return replace(training, optimizer=choice("optimizer", training.optimizer, OPTIMIZERS))
+    check_range("--momentum", training.momentum, 0, 1, high_open=True)
+    training = replace(training, optimizer=choice("optimizer", training.optimizer, OPTIMIZERS),
+                       schedule=choice("schedule", training.schedule, SCHEDULES))
+    if training.momentum is not None and training.optimizer not in MOMENTUM_OPTIMIZERS:
+        raise DlcliError(f"--momentum applies to {' and '.join(MOMENTUM_OPTIMIZERS)}, not {training.optimizer}: "
+                         "add --optimizer sgd or drop --momentum")
+    return training
 
 
 def augmentation(name: str, training: Training) -> dict[str, Any]:
@@ -123,12 +134,15 @@ def model_size(model, input_shape) -> dict[str, int]:
     return {"parameters": int(model.count_params()), "macs_per_image": int(count_macs(model, input_shape))}
 
 
-def compile_classifier(model, training: Training):
-    """Sparse categorical cross-entropy and accuracy, with the chosen optimizer."""
+def compile_classifier(model, training: Training, steps_per_epoch: int):
+    """Sparse categorical cross-entropy and accuracy, with the chosen optimizer and its schedule
+    over `training.epochs` epochs of `steps_per_epoch` updates."""
     from dlcli import training as fitting
 
     return fitting.compile_model(model, optimizer=training.optimizer, learning_rate=training.learning_rate,
-                               loss="sparse_categorical_crossentropy", metrics=("accuracy",))
+                                 loss="sparse_categorical_crossentropy", metrics=("accuracy",),
+                                 schedule=training.schedule, total_steps=steps_per_epoch * training.epochs,
+                                 momentum=training.momentum)
 
 
 def fit_and_evaluate(session, model, data: Images, training: Training, label: str = ""):
@@ -138,8 +152,9 @@ def fit_and_evaluate(session, model, data: Images, training: Training, label: st
     """
     from dlcli import training as fitting
 
-    compile_classifier(model, training)
     (x, y), held_out = split_validation(data.x_train, data.y_train, training)
+    global_batch = training.batch_size * session.strategy.num_replicas_in_sync
+    compile_classifier(model, training, steps_per_epoch=math.ceil(len(x) / global_batch))
     history = session.fit(model, x, y, epochs=training.epochs, batch_size=training.batch_size,
                           validation_data=held_out, label=label)
     counts = {"train_samples": len(x), "validation_samples": 0 if held_out is None else len(held_out[0]),
