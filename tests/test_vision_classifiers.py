@@ -170,6 +170,19 @@ def test_mobilenet_blocks(tmp_path, folder, name, block, custom):
         assert {custom, "ChannelShuffle"} <= kinds
 
 
+@pytest.mark.parametrize("block", ["mobilenet", "shufflenet", "convnext"])
+def test_mobilenet_stages_halve_the_resolution_and_double_the_channels(tmp_path, folder, block):
+    run, metrics = train(tmp_path, folder, "mobilenet", "cifar10", "--block", block, "--stages", "3", "--blocks", "1",
+                         "--trunk", "8", "--expand", "16")
+    model = assert_reloads(run, metrics, "cifar10", folder)
+    stem = model.get_layer("stem")
+    assert stem.kernel_size == (3, 3)
+    shapes = [tuple(model.get_layer(f"stage_{stage}_block_1_add").output.shape[1:]) for stage in (1, 2, 3)]
+    assert shapes == [(32, 32, 8), (16, 16, 16), (8, 8, 32)]
+    assert any(isinstance(layer, keras.layers.GlobalAveragePooling2D) for layer in model.layers)
+    assert json.loads((run / "config.json").read_text())["options"]["stages"] == 3
+
+
 def test_max_params_refuses_an_oversized_model_before_training(tmp_path):
     result = dl("mobilenet", "cifar10", "--max-params", "100000", "--runs-dir", tmp_path / "runs")
     assert_one_line_error(result, "187,754 parameters", "--max-params 100,000", "--trunk")
@@ -187,6 +200,7 @@ def test_max_params_refuses_an_oversized_model_before_training(tmp_path):
     (["mobilenet", "cifar10", "--block", "inception"], ["unknown block 'inception'"]),
     (["mobilenet", "cifar10", "--block", "shufflenet", "--trunk", "10"], ["--groups 4", "--trunk 10"]),
     (["mobilenet", "cifar10", "--validation", "1.5"], ["--validation"]),
+    (["mobilenet", "digits", "--stages", "5"], ["--stages 5", "8-pixel"]),
     (["resnet", "cifar10", "--momentum", "0.9"], ["--momentum", "sgd", "adam"]),
     (["cnn", "cifar10", "--optimizer", "sgd", "--momentum", "1"], ["--momentum", "below 1"]),
     (["cnn", "mnist", "--schedule", "step"], ["unknown schedule 'step'", "one-cycle"]),

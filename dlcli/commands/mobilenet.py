@@ -35,6 +35,7 @@ def mobilenet(
     blocks: Annotated[int, typer.Option(help="Blocks in the tower.", rich_help_panel="Network")] = 5,
     trunk: Annotated[int, typer.Option(help="Channels between blocks.", rich_help_panel="Network")] = 16,
     expand: Annotated[Optional[int], typer.Option(help="Channels inside a block (default 6 x trunk; convnext 4 x trunk).", rich_help_panel="Network")] = None,
+    stages: Annotated[int, typer.Option(help="1: the course's tower at full resolution with a Flatten head. N > 1: the papers' CIFAR shape, a 3x3 stem, N stages of --blocks blocks, each stage halving the resolution and doubling the channels, global average pooling.", rich_help_panel="Network")] = 1,
     groups: Annotated[int, typer.Option(help="Groups of ShuffleNet's group convolutions.", rich_help_panel="Network")] = 4,
     l2: Annotated[float, typer.Option("--l2", help="L2 weight decay of the convolutions (mobilenet, shufflenet).", rich_help_panel="Network")] = 1e-4,
     max_params: Annotated[Optional[int], typer.Option(help="Refuse (exit 2) a model with more parameters than this.", rich_help_panel="Network")] = None,
@@ -44,14 +45,18 @@ def mobilenet(
     """Train a tower of efficient blocks; report test accuracy, parameters and MACs per image."""
     name = choice("dataset", dataset, tasks.IMAGE_DATASETS)
     block = choice("block", block, MOBILENET_BLOCKS)
-    check_positive(blocks=blocks, trunk=trunk, expand=expand, groups=groups, max_params=max_params)
+    check_positive(blocks=blocks, trunk=trunk, expand=expand, groups=groups, max_params=max_params, stages=stages)
     check_range("--l2", l2, 0)
+    if tasks.INPUT_SHAPES[name][0] < 2 ** (stages - 1):
+        raise DlcliError(f"--stages {stages} halves {name}'s {tasks.INPUT_SHAPES[name][0]}-pixel images "
+                         f"{stages - 1} times, below one pixel; lower --stages")
     expand = expand or (4 if block == "convnext" else 6) * trunk
     if block == "shufflenet" and (trunk % groups or expand % groups):
         raise DlcliError(f"shufflenet splits channels into --groups {groups}: --trunk {trunk} and --expand {expand} "
                          "must both be multiples of it")
     training = tasks.resolve(COURSE, given)
-    hyper = {"block": block, "blocks": blocks, "trunk": trunk, "expand": expand, "groups": groups, "l2": l2}
+    hyper = {"block": block, "blocks": blocks, "trunk": trunk, "expand": expand, "groups": groups, "l2": l2,
+             "stages": stages}
     if max_params is not None:
         import_tensorflow_quietly()
         from dlcli.models.mobilenet import build_mobile_tower

@@ -2,7 +2,8 @@
 
 Each tower is the course's: a 1x1 stem to `trunk` channels, `blocks` blocks that keep the trunk's
 shape (so each adds its input back), then Flatten and softmax. `expand` is the width inside a
-block (course: 96 = 6 x 16 for MobileNet and ShuffleNet; ConvNeXt's MLP is 4 x trunk).
+block (course: 96 = 6 x 16 for MobileNet and ShuffleNet; ConvNeXt's MLP is 4 x trunk). With
+`stages`, the papers' CIFAR shape instead: strided stages that double the channels, pooled.
 """
 
 from __future__ import annotations
@@ -131,25 +132,73 @@ def convnext_block(x, expand: int, name: str, **_):
 BLOCK_FUNCTIONS = {"mobilenet": inverted_residual_block, "shufflenet": shufflenet_block, "convnext": convnext_block}
 
 
+def downsample(x, block: str, width: int, expand: int, name: str, groups: int = 4, l2: float = 1e-4):
+    """Each block family's own way to halve the resolution and widen the trunk to `width`.
+
+    MobileNetV2: its inverted residual with a stride-2 depthwise and no shortcut. ShuffleNet: its
+    stride-2 unit, a 3x3 average pooling of the input concatenated with a stride-2 branch that
+    adds `width - channels` channels. ConvNeXt: layer norm, then a 2x2 convolution of stride 2.
+    """
+    channels = x.shape[-1]
+    if block == "convnext":
+        x = layers.LayerNormalization(name=f"{name}_norm")(x)
+        return layers.Conv2D(width, 2, strides=2, name=f"{name}_conv")(x)
+    if block == "mobilenet":
+        m = layers.Conv2D(expand, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_expand")(x)
+        m = layers.BatchNormalization(name=f"{name}_expand_bn")(m)
+        m = layers.Activation("relu", name=f"{name}_expand_relu")(m)
+        m = layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, depthwise_regularizer=_l2(l2),
+                                   name=f"{name}_depthwise")(m)
+        m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
+        m = layers.Activation("relu", name=f"{name}_depthwise_relu")(m)
+        m = layers.Conv2D(width, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_squeeze")(m)
+        return layers.BatchNormalization(name=f"{name}_squeeze_bn")(m)
+    m = GroupConv(expand, groups, l2=l2, name=f"{name}_gconv_1")(x)
+    m = layers.BatchNormalization(name=f"{name}_gconv_1_bn")(m)
+    m = layers.ReLU(name=f"{name}_gconv_1_relu")(m)
+    m = ChannelShuffle(groups, name=f"{name}_shuffle")(m)
+    m = layers.DepthwiseConv2D(3, strides=2, padding="same", name=f"{name}_depthwise")(m)
+    m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
+    m = GroupConv(width - channels, groups, l2=l2, name=f"{name}_gconv_2")(m)
+    m = layers.BatchNormalization(name=f"{name}_gconv_2_bn")(m)
+    shortcut = layers.AveragePooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
+    return layers.ReLU(name=f"{name}_relu")(layers.Concatenate(name=f"{name}_concat")([shortcut, m]))
+
+
+def stage_widths(trunk: int, expand: int, stages: int) -> list[tuple[int, int]]:
+    """(trunk, expand) of each stage: both double at every stage; ShuffleNet's expand stays a
+    multiple of its groups because the first one is."""
+    return [(trunk * 2 ** stage, expand * 2 ** stage) for stage in range(stages)]
+
+
 def build_mobile_tower(input_shape: Sequence[int], outputs: int, *, block: str = "mobilenet", blocks: int = 5,
                        trunk: int = 16, expand: int | None = None, groups: int = 4, l2: float = 1e-4,
-                       flip: bool = False, shift: float = 0.0, name: str | None = None) -> keras.Model:
-    """A tower of `blocks` blocks of kind `block` on a `trunk`-channel 1x1 stem, then Flatten and softmax.
+                       stages: int = 1, flip: bool = False, shift: float = 0.0, name: str | None = None) -> keras.Model:
+    """A tower of `blocks` blocks of kind `block` on a `trunk`-channel stem, then softmax.
 
-    The stem is the course's: Conv 1x1 relu (MobileNet, ConvNeXt); Conv 1x1, BN, relu with L2 (ShuffleNet).
+    `stages=1` is the course's tower: a 1x1 stem (Conv 1x1 relu; for ShuffleNet Conv 1x1, BN, relu
+    with L2), the blocks at the input's resolution, Flatten. `stages > 1` is the CIFAR shape of
+    the papers: a 3x3 stem, then `stages` stages of `blocks` blocks, each stage after the first
+    opened by the family's downsampling (half the resolution, twice the channels), and global
+    average pooling instead of Flatten.
     """
     expand = expand or default_expand(block, trunk)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = augmentation(inputs, flip=flip, shift=shift)
+    stem = 1 if stages == 1 else 3
     if block == "shufflenet":
-        x = layers.Conv2D(trunk, 1, padding="same", kernel_regularizer=_l2(l2), name="stem")(x)
+        x = layers.Conv2D(trunk, stem, padding="same", kernel_regularizer=_l2(l2), name="stem")(x)
         x = layers.BatchNormalization(name="stem_bn")(x)
         x = layers.ReLU(name="stem_relu")(x)
     else:
-        x = layers.Conv2D(trunk, 1, activation="relu", padding="same", name="stem")(x)
+        x = layers.Conv2D(trunk, stem, activation="relu", padding="same", name="stem")(x)
     make_block = BLOCK_FUNCTIONS[block]
-    for index in range(1, blocks + 1):
-        x = make_block(x, expand, name=f"block_{index}", groups=groups, l2=l2)
-    x = layers.Flatten(name="flatten")(x)
+    for stage, (width, inside) in enumerate(stage_widths(trunk, expand, stages), 1):
+        prefix = "block" if stages == 1 else f"stage_{stage}_block"
+        if stage > 1:
+            x = downsample(x, block, width, inside, name=f"stage_{stage}_down", groups=groups, l2=l2)
+        for index in range(1, blocks + 1):
+            x = make_block(x, inside, name=f"{prefix}_{index}", groups=groups, l2=l2)
+    x = layers.Flatten(name="flatten")(x) if stages == 1 else layers.GlobalAveragePooling2D(name="pool")(x)
     return keras.Model(inputs, layers.Dense(outputs, activation="softmax", name="outputs")(x),
                        name=name or f"{block}_tower")
