@@ -62,8 +62,10 @@ COMMANDS = {
     "classify": ["classify", "digits", "--limit", "64", "--validation-samples", "16", "--units", "8", "--batch-size", "16"],
     "regress": ["regress", "diabetes", "--limit", "64", "--units", "8", "--batch-size", "16"],
     "kfold": ["kfold", "diabetes", "--folds", "2", "--final", "--limit", "40", "--units", "8", "--batch-size", "16"],
-    "cnn": ["cnn", "mnist", "--batch-size", "16", "--net", "small", "--pool", "--dropout", "0.3"],
-    "resnet": ["resnet", "cifar10", "--batch-size", "16", "--limit", "16", "--blocks", "1", "--filters", "4"],
+    "cnn": ["cnn", "mnist", "--batch-size", "16", "--net", "small", "--pool", "--dropout", "0.3", "--schedule", "cosine"],
+    # a schedule resumes from the saved step count: a restart from step 0 would train other weights
+    "resnet": ["resnet", "cifar10", "--batch-size", "16", "--limit", "16", "--blocks", "1", "--filters", "4",
+               "--optimizer", "sgd", "--momentum", "0.9", "--learning-rate", "0.05", "--schedule", "one-cycle"],
     "mobilenet": ["mobilenet", "cifar10", "--batch-size", "16", "--limit", "16", "--blocks", "1", "--trunk", "8"],
     "autoencode": ["autoencode", "fashion-mnist", "--batch-size", "16"],
     "vae": ["vae", "mnist", "--latent-dim", "2", "--batch-size", "16"],
