@@ -87,32 +87,36 @@ def _l2(l2: float):
     return keras.regularizers.L2(l2) if l2 else None
 
 
-def inverted_residual_block(x, expand: int, name: str, l2: float = 1e-4, **_):
-    """MobileNetV2: 1x1 expand, BN, relu, 3x3 depthwise, BN, relu, 1x1 squeeze back to the trunk, BN, add."""
-    trunk = x.shape[-1]
+def inverted_residual_block(x, expand: int, name: str, l2: float = 1e-4, strides: int = 1, width: int | None = None, **_):
+    """MobileNetV2: 1x1 expand, BN, relu, 3x3 depthwise, BN, relu, 1x1 squeeze back to the trunk, BN, add.
+    With `strides` 2 (and a new `width`) it is the downsampling block: no add."""
     m = layers.Conv2D(expand, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_expand")(x)
     m = layers.BatchNormalization(name=f"{name}_expand_bn")(m)
     m = layers.Activation("relu", name=f"{name}_expand_relu")(m)
-    m = layers.DepthwiseConv2D(3, padding="same", use_bias=False, depthwise_regularizer=_l2(l2),
+    m = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False, depthwise_regularizer=_l2(l2),
                                name=f"{name}_depthwise")(m)
     m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
     m = layers.Activation("relu", name=f"{name}_depthwise_relu")(m)
-    m = layers.Conv2D(trunk, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_squeeze")(m)
+    m = layers.Conv2D(width or x.shape[-1], 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_squeeze")(m)
     m = layers.BatchNormalization(name=f"{name}_squeeze_bn")(m)
-    return layers.Add(name=f"{name}_add")([m, x])
+    return m if strides > 1 else layers.Add(name=f"{name}_add")([m, x])
 
 
-def shufflenet_block(x, expand: int, name: str, groups: int = 4, l2: float = 1e-4, **_):
-    """ShuffleNet: 1x1 group conv, BN, relu, channel shuffle, 3x3 depthwise, BN, 1x1 group conv, BN, add, relu."""
-    trunk = x.shape[-1]
+def _shuffle_branch(x, expand: int, outputs: int, name: str, groups: int, l2: float, strides: int = 1):
+    """ShuffleNet's branch: 1x1 group conv, BN, relu, channel shuffle, 3x3 depthwise, BN, 1x1 group conv, BN."""
     m = GroupConv(expand, groups, l2=l2, name=f"{name}_gconv_1")(x)
     m = layers.BatchNormalization(name=f"{name}_gconv_1_bn")(m)
     m = layers.ReLU(name=f"{name}_gconv_1_relu")(m)
     m = ChannelShuffle(groups, name=f"{name}_shuffle")(m)
-    m = layers.DepthwiseConv2D(3, padding="same", name=f"{name}_depthwise")(m)
+    m = layers.DepthwiseConv2D(3, strides=strides, padding="same", name=f"{name}_depthwise")(m)
     m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
-    m = GroupConv(trunk, groups, l2=l2, name=f"{name}_gconv_2")(m)
-    m = layers.BatchNormalization(name=f"{name}_gconv_2_bn")(m)
+    m = GroupConv(outputs, groups, l2=l2, name=f"{name}_gconv_2")(m)
+    return layers.BatchNormalization(name=f"{name}_gconv_2_bn")(m)
+
+
+def shufflenet_block(x, expand: int, name: str, groups: int = 4, l2: float = 1e-4, **_):
+    """ShuffleNet: its branch (group conv, shuffle, depthwise, group conv) added to the input, relu."""
+    m = _shuffle_branch(x, expand, x.shape[-1], name, groups, l2)
     m = layers.Add(name=f"{name}_add")([x, m])
     return layers.ReLU(name=f"{name}_relu")(m)
 
@@ -139,28 +143,12 @@ def downsample(x, block: str, width: int, expand: int, name: str, groups: int = 
     stride-2 unit, a 3x3 average pooling of the input concatenated with a stride-2 branch that
     adds `width - channels` channels. ConvNeXt: layer norm, then a 2x2 convolution of stride 2.
     """
-    channels = x.shape[-1]
     if block == "convnext":
         x = layers.LayerNormalization(name=f"{name}_norm")(x)
         return layers.Conv2D(width, 2, strides=2, name=f"{name}_conv")(x)
     if block == "mobilenet":
-        m = layers.Conv2D(expand, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_expand")(x)
-        m = layers.BatchNormalization(name=f"{name}_expand_bn")(m)
-        m = layers.Activation("relu", name=f"{name}_expand_relu")(m)
-        m = layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, depthwise_regularizer=_l2(l2),
-                                   name=f"{name}_depthwise")(m)
-        m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
-        m = layers.Activation("relu", name=f"{name}_depthwise_relu")(m)
-        m = layers.Conv2D(width, 1, use_bias=False, kernel_regularizer=_l2(l2), name=f"{name}_squeeze")(m)
-        return layers.BatchNormalization(name=f"{name}_squeeze_bn")(m)
-    m = GroupConv(expand, groups, l2=l2, name=f"{name}_gconv_1")(x)
-    m = layers.BatchNormalization(name=f"{name}_gconv_1_bn")(m)
-    m = layers.ReLU(name=f"{name}_gconv_1_relu")(m)
-    m = ChannelShuffle(groups, name=f"{name}_shuffle")(m)
-    m = layers.DepthwiseConv2D(3, strides=2, padding="same", name=f"{name}_depthwise")(m)
-    m = layers.BatchNormalization(name=f"{name}_depthwise_bn")(m)
-    m = GroupConv(width - channels, groups, l2=l2, name=f"{name}_gconv_2")(m)
-    m = layers.BatchNormalization(name=f"{name}_gconv_2_bn")(m)
+        return inverted_residual_block(x, expand, name, l2=l2, strides=2, width=width)
+    m = _shuffle_branch(x, expand, width - x.shape[-1], name, groups, l2, strides=2)
     shortcut = layers.AveragePooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     return layers.ReLU(name=f"{name}_relu")(layers.Concatenate(name=f"{name}_concat")([shortcut, m]))
 
