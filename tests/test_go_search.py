@@ -105,6 +105,18 @@ def test_a_dead_lost_position_makes_it_resign_but_only_after_several_moves_and_n
     assert patient.genmove(BLACK) != RESIGN
 
 
+def test_without_search_the_networks_own_value_decides_resignation_by_the_same_rule():
+    player = engine(UniformEvaluator(), playouts=0, resign_moves=2, resign_after=0)
+    player.board = from_diagram(LOST, komi=7.5)
+    first = player.genmove(BLACK)
+    assert first not in (RESIGN, PASS) and player.last.stop == "policy" and player.last.value < 0.05
+    player.play(WHITE, PASS)
+    assert player.genmove(BLACK) == RESIGN
+    never = engine(UniformEvaluator(), playouts=0, resign_threshold=0.0, resign_moves=1, resign_after=0)
+    never.board = from_diagram(LOST, komi=7.5)
+    assert never.genmove(BLACK) != RESIGN  # --resign 0: the policy plays on, as before
+
+
 def test_in_self_play_the_winners_moves_do_not_reset_the_losers_count():
     player = engine(UniformEvaluator(), resign_moves=2, resign_after=0)
     player.board = from_diagram(LOST, komi=7.5)

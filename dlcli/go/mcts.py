@@ -582,12 +582,13 @@ class Engine(Player):
         board, started = self.board, self.search.clock()
         budget = self.budget(colour)
         if self.settings.playouts == 0:
-            move = self._policy_move(board)
+            move = self._policy_move(board)  # no search: the network's value decides resignation
         elif budget is not None and budget.maximum < self._first_batch_seconds(board):
             move = self._policy_move(board, stop="no time")  # not even one batch fits: the network alone
         else:
-            result = self._search_move(board, colour, budget)
-            move = RESIGN if self._resigns(colour, result.value) else self.last.move
+            self._search_move(board, colour, budget)
+            move = self.last.move
+        move = RESIGN if self._resigns(colour, self.last.value) else move
         if self.time_control.kind != "none":  # counted here too (with the lag we cannot see) if no time_left comes
             taken = self.search.clock() - started + timing.OVERHEAD_S
             self.clocks[colour] = timing.spend(self.time_control, self._clock(colour), taken)
@@ -633,9 +634,10 @@ class Engine(Player):
                 "search_stops": dict(sorted(self.searched["stops"].items()))}
 
     def _resigns(self, colour: int, value: float) -> bool:
-        """Resign only when the value stayed below the threshold for several of the colour's own searched
-        moves in a row, and never early. Counted per colour: in self-play the engine plays both, and the
-        winner's moves between the loser's must not reset the loser's count."""
+        """Resign only when the value (the search's, or the network's own when it plays without
+        search) stayed below the threshold for several of the colour's own moves in a row, and never
+        early. Counted per colour: in self-play the engine plays both, and the winner's moves between
+        the loser's must not reset the loser's count."""
         settings = self.settings
         low = self.low_values[colour] = self.low_values.get(colour, 0) + 1 if value < settings.resign_threshold else 0
         return (settings.resign_threshold > 0 and low >= settings.resign_moves
