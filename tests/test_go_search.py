@@ -117,6 +117,34 @@ def test_without_search_the_networks_own_value_decides_resignation_by_the_same_r
     assert never.genmove(BLACK) != RESIGN  # --resign 0: the policy plays on, as before
 
 
+def test_a_new_game_warms_the_search_up_without_changing_the_game_it_plays():
+    def played(warm: bool):
+        evaluator = UniformEvaluator()
+        player = engine(evaluator, playouts=48, batch_size=8, noise_fraction=0.25, dirichlet_alpha=0.3)
+        if not warm:
+            player.warm_sizes.add(9)
+        player.new_game(9)
+        warm_calls = len(evaluator.batches)
+        assert not player.search.root.expanded and player.board.moves == []  # the tree and board are new
+        moves = [player.genmove(colour) for colour in (BLACK, WHITE, BLACK)]
+        return warm_calls, player.search.batch_seconds, moves, player.search.root.visits.copy()
+
+    warm_calls, batch_seconds, moves, visits = played(warm=True)
+    cold_calls, _, cold_moves, cold_visits = played(warm=False)
+    assert warm_calls >= 2 and cold_calls == 0 and batch_seconds > 0  # two batches ran, the second measured
+    assert moves == cold_moves and np.array_equal(visits, cold_visits)  # with the noise drawn as before
+
+
+def test_one_slow_batch_does_not_keep_every_later_move_from_searching():
+    player = engine(UniformEvaluator(), playouts=None, seconds=0.5)
+    player.new_game(9)
+    player.search.batch_seconds = 60.0  # a first call that compiled code, or a stalled machine
+    player.genmove(BLACK)
+    assert player.last.stop == "no time" and player.search.batch_seconds < 60.0  # measured again
+    player.genmove(WHITE)
+    assert player.last.stop != "no time" and player.last.playouts > 0
+
+
 def test_in_self_play_the_winners_moves_do_not_reset_the_losers_count():
     player = engine(UniformEvaluator(), resign_moves=2, resign_after=0)
     player.board = from_diagram(LOST, komi=7.5)

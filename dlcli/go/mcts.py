@@ -256,6 +256,20 @@ class Search:
     def reset(self) -> None:
         self.root, self.root_key = self._fresh_root(), None
 
+    def warm_up(self, size: int) -> None:
+        """Two untimed batches on an empty board of `size`: the first pays for what runs once (compiling
+        the playout code, the network's first call), the second measures `batch_seconds` as a timed
+        search will find it. The tree and the random streams are left as they were, so a game played
+        after a warm-up is the game played without one."""
+        streams = [stream for stream in (self.rng, getattr(self.evaluate, "rng", None))
+                   if isinstance(stream, np.random.Generator)]
+        states = [stream.bit_generator.state for stream in streams]
+        for _ in range(2):  # a batch each: playouts=batch_size stops the search after its first batch
+            self.run(Board(size), playouts=self.settings.batch_size, budget=timing.Budget(math.inf, math.inf))
+        for stream, state in zip(streams, states):
+            stream.bit_generator.state = state
+        self.reset()
+
     def advance(self, board: Board, move: int) -> None:
         """Keep the subtree below `move` (played on `board`, which is now the position after it)."""
         child = self.root.child(move) if self.settings.reuse_tree and self.root_key is not None else None
@@ -552,6 +566,7 @@ class Engine(Player):
         self.searched = {"moves": 0, "playouts": 0, "seconds": 0.0, "stops": {}}
         self.time_control = timing.TimeControl()      # the game's clock, as GTP set it (none by default)
         self.clocks: dict[int, timing.ClockState] = {}  # each colour's time left
+        self.warm_sizes: set[int] = set()  # board sizes the search has warmed up on (`Search.warm_up`)
 
     def reseed(self, *key: int) -> None:
         """Restart every random stream (noise, move sampling, symmetries) from `key`, such as
@@ -569,6 +584,9 @@ class Engine(Player):
         super().new_game(size, komi)
         self.search.reset()
         self.low_values, self.last, self.clocks = {}, None, {}  # a new game: fresh clocks too
+        if self.settings.playouts != 0 and size not in self.warm_sizes:  # before any clock runs
+            self.search.warm_up(size)
+            self.warm_sizes.add(size)
 
     def play(self, colour: int, point: int) -> None:
         super().play(colour, point)
@@ -585,6 +603,9 @@ class Engine(Player):
             move = self._policy_move(board)  # no search: the network's value decides resignation
         elif budget is not None and budget.maximum < self._first_batch_seconds(board):
             move = self._policy_move(board, stop="no time")  # not even one batch fits: the network alone
+            # that call measured the network again: one slow batch (a first call, a busy machine) must
+            # not keep every later move from searching
+            self.search.batch_seconds = min(self.search.batch_seconds, self.search.clock() - started)
         else:
             self._search_move(board, colour, budget)
             move = self.last.move
