@@ -65,6 +65,7 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
     history_file = folder / "history.csv"
     return {"command": "dl " + " ".join(args), "run": str(folder), "target": f"{metric} {target}",
             "result": metrics.get(metric), "wall_s_per_invocation": walls,
+            "machine": json.loads((folder / "config.json").read_text()).get("machine"),  # runs since 2026-12-01
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, list)},
             "history_csv": history_file.read_text() if history_file.exists() else None}
 

@@ -10,12 +10,32 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_description() -> dict:
+    """What a run's speed depends on, for config.json: the CPU's model, the cores this process may
+    use, and which of its instructions our precision choices turn on (bfloat16: AVX512_BF16 or AMX;
+    int8 dot products: VNNI). Runs of one command on two machines are then told apart."""
+    import os
+    import platform
+
+    info = _cpuinfo()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 platform.processor() or platform.machine())
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": model, "cores": cores,
+            "instructions": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni"})}
+
+
 def hardware_has_bfloat16() -> bool:
     """A CPU with AVX512_BF16 or AMX, or a GPU that computes in bfloat16 (compute capability 8+)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        flags = ""
+    flags = _cpuinfo()
     if "avx512_bf16" in flags or "amx_bf16" in flags:
         return True
     import tensorflow as tf

@@ -154,7 +154,7 @@ class Session:
         return False
 
     def _config(self) -> dict[str, Any]:
-        from dlcli import distribute, training
+        from dlcli import distribute, lowprecision, training
 
         return {
             "command": self.command,
@@ -173,6 +173,7 @@ class Session:
             "argv": command_line(),
             **self.command_lines,  # a resumed run: the first command line, and each resume's
             "versions": training.library_versions(),
+            "machine": lowprecision.cpu_description(),
             "data": self.data_sources,
         }
 

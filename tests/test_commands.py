@@ -32,6 +32,7 @@ def assert_complete_run(run, command: str, dataset: str, epochs: int):
     assert metrics["parameters"] > 0 and metrics["wall_time_s"] > 0
     config = json.loads((run / "config.json").read_text())
     assert config["command"] == command and config["versions"]["tensorflow"]
+    assert config["machine"]["cpu"] and config["machine"]["cores"] >= 1  # runs on two machines are told apart
     assert len(read_history(run)) == epochs
     assert (run / "plots" / "curves.png").stat().st_size > 1000
     return metrics, config

@@ -123,3 +123,16 @@ def test_a_network_that_cannot_be_cloned_is_called_as_it_is():
     model = Opaque()
     model(np.zeros((1, 3), np.float32))
     assert lowprecision.bfloat16_twin(model) is None
+
+
+def test_the_cpu_description_names_the_model_and_the_instructions_our_precisions_use(monkeypatch, tmp_path):
+    from dlcli import lowprecision
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU 9000\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 "
+                       "avx512_vnni amx_tile\n\nprocessor\t: 1\nmodel name\t: Example CPU 9000\n")
+    monkeypatch.setattr(lowprecision, "Path", lambda name: cpuinfo if name == "/proc/cpuinfo" else Path(name))
+    described = lowprecision.cpu_description()
+    assert described["cpu"] == "Example CPU 9000" and described["cores"] >= 1
+    assert described["instructions"] == ["avx2", "avx512_bf16", "avx512_vnni", "avx512f"]
+    assert lowprecision.hardware_has_bfloat16()
