@@ -10,3 +10,9 @@ SCHEDULES = ("constant", "cosine", "one-cycle")  # --schedule; dlcli.training.le
 MOBILENET_BLOCKS = ("mobilenet", "shufflenet", "convnext")  # dl mobilenet --block; dlcli.models.mobilenet
 GO_NETWORKS = ("baseline", "residual", "mobilenet", "convnext")  # dl go train --network; dlcli.models.gonets.GO_BUILDERS
 GO_VALUE_HEADS = ("course", "relative")  # dl go train --value-head; dlcli.models.gonets.VALUE_HEADS
+
+
+def mobilenet_expand(block: str, trunk: int) -> int:
+    """The course's width inside a block, `dl mobilenet --expand`'s default: 6x the trunk (inverted
+    residual, ShuffleNet), 4x (ConvNeXt)."""
+    return (4 if block == "convnext" else 6) * trunk

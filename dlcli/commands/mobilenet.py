@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlcli.checks import check_positive, check_range, choice
-from dlcli.choices import MOBILENET_BLOCKS
+from dlcli.choices import MOBILENET_BLOCKS, mobilenet_expand
 from dlcli.commands.families import images as tasks
 from dlcli.commands.common import with_common
 from dlcli.errors import DlcliError
@@ -50,7 +50,7 @@ def mobilenet(
     if tasks.INPUT_SHAPES[name][0] < 2 ** (stages - 1):
         raise DlcliError(f"--stages {stages} halves {name}'s {tasks.INPUT_SHAPES[name][0]}-pixel images "
                          f"{stages - 1} times, below one pixel; lower --stages")
-    expand = expand or (4 if block == "convnext" else 6) * trunk
+    expand = expand or mobilenet_expand(block, trunk)
     if block == "shufflenet" and (trunk % groups or expand % groups):
         raise DlcliError(f"shufflenet splits channels into --groups {groups}: --trunk {trunk} and --expand {expand} "
                          "must both be multiples of it")

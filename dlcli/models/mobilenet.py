@@ -13,13 +13,8 @@ from typing import Sequence
 import keras
 from keras import layers
 
-from dlcli.choices import MOBILENET_BLOCKS as BLOCKS
+from dlcli.choices import MOBILENET_BLOCKS as BLOCKS, mobilenet_expand
 from dlcli.models.convnets import augmentation
-
-
-def default_expand(block: str, trunk: int) -> int:
-    """The course's width inside a block: 6x the trunk (inverted residual, ShuffleNet), 4x (ConvNeXt)."""
-    return (4 if block == "convnext" else 6) * trunk
 
 
 @keras.saving.register_keras_serializable(package="dlcli")
@@ -170,7 +165,7 @@ def build_mobile_tower(input_shape: Sequence[int], outputs: int, *, block: str =
     opened by the family's downsampling (half the resolution, twice the channels), and global
     average pooling instead of Flatten.
     """
-    expand = expand or default_expand(block, trunk)
+    expand = expand or mobilenet_expand(block, trunk)
     inputs = keras.Input(shape=tuple(input_shape), name="images")
     x = augmentation(inputs, flip=flip, shift=shift)
     stem = 1 if stages == 1 else 3
