@@ -10,11 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _cpuinfo() -> str:
+def _cpu_fields() -> tuple[str | None, set[str]]:
+    """The CPU's model name and its instruction flags, from /proc/cpuinfo (None and nothing elsewhere)."""
     try:
-        return Path("/proc/cpuinfo").read_text(errors="replace")
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
     except OSError:
-        return ""
+        lines = []
+    fields = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())  # the first processor's
+    return fields.get("model name"), set(fields.get("flags", "").split())
 
 
 def cpu_description() -> dict:
@@ -24,19 +30,15 @@ def cpu_description() -> dict:
     import os
     import platform
 
-    info = _cpuinfo()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                 platform.processor() or platform.machine())
-    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    model, flags = _cpu_fields()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": model, "cores": cores,
+    return {"cpu": model or platform.processor() or platform.machine(), "cores": cores,
             "instructions": sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "avx512_vnni", "avx_vnni"})}
 
 
 def hardware_has_bfloat16() -> bool:
     """A CPU with AVX512_BF16 or AMX, or a GPU that computes in bfloat16 (compute capability 8+)."""
-    flags = _cpuinfo()
-    if "avx512_bf16" in flags or "amx_bf16" in flags:
+    if _cpu_fields()[1] & {"avx512_bf16", "amx_bf16"}:
         return True
     import tensorflow as tf
 
