@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="a `dl go match` run folder (results.jsonl, games/*.sgf)")
     parser.add_argument("--level", type=int, default=10)
     parser.add_argument("--no-final", action="store_true",
-                        help="estimate_score only (final_score reads every group: about 30 s a position)")
+                        help="estimate_score only (final_score reads the status of every group: far slower)")
     options = parser.parse_args()
     program = find_program("gnugo")
     if program is None:
