@@ -27,7 +27,7 @@ from dlcli.go.gtp import GtpPlayer, find_program  # noqa: E402
 
 def winner_of(score: str) -> str | None:
     """'W+12.5 (upper bound: ...)' -> 'W'; '0' or anything unreadable -> None."""
-    head = score.split()[0] if score.split() else ""
+    head = (score.split() or [""])[0]
     return head[0] if head[:2] in ("B+", "W+") else None
 
 
