@@ -15,7 +15,7 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from dlcli import distribute, interrupts
+from dlcli import distribute, fusedbn, interrupts
 from dlcli.atomic import atomic_path, write_json
 from dlcli.errors import DlcliError, TrainingDiverged
 
@@ -123,7 +123,9 @@ def fit(model: keras.Model, x, y, *, epochs: int, batch_size: int, validation_da
         callbacks: Sequence[keras.callbacks.Callback] = (), shuffle: bool = True,
         initial_epoch: int = 0, seed: int = 0) -> dict[str, list[float]]:
     """Train (under the current tf.distribute strategy); return the history of the epochs run as
-    {metric: [value per epoch]}; raise TrainingDiverged on NaN."""
+    {metric: [value per epoch]}; raise TrainingDiverged on NaN. Batch normalisation layers train
+    through TensorFlow's fused kernel (`fusedbn`: the same function, about 2x faster towers)."""
+    fusedbn.fuse(model)
     guard = NanGuard()
     common = dict(epochs=epochs, batch_size=batch_size, validation_data=validation_data,
                   callbacks=[guard, *callbacks, StopBetweenBatches()], shuffle=shuffle, initial_epoch=initial_epoch)
