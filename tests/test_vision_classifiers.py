@@ -209,3 +209,26 @@ def test_bad_options_are_one_line(tmp_path, args, needles):
     result = dl(*args, "--runs-dir", tmp_path / "runs")
     assert_one_line_error(result, *needles)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_group_conv_is_the_courses_slices_and_convolutions(policy):
+    """GroupConv (one convolution by a block-diagonal kernel) computes the course's grouped 1x1
+    convolution: each group of input channels through its own 1x1 kernel, concatenated."""
+    from dlcli.models.mobilenet import GroupConv
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        layer = GroupConv(12, groups=4)
+        layer.build((None, 5, 5, 8))
+        layer.bias.assign(np.arange(12, dtype="float32"))
+        x = np.random.default_rng(0).normal(size=(2, 5, 5, 8)).astype("float32")
+        y = np.asarray(keras.ops.cast(layer(x), "float32"))
+        kernel, bias = np.asarray(layer.kernel), np.asarray(layer.bias)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    slices = [x[..., 2 * g:2 * g + 2] @ kernel[g] for g in range(4)]  # 8 inputs -> 4 groups of 2, each to 3 outputs
+    expected = np.concatenate(slices, axis=-1) + bias
+    tolerance = 2e-2 if policy == "mixed_bfloat16" else 1e-5
+    np.testing.assert_allclose(y, expected, atol=tolerance, rtol=tolerance)
+    assert kernel.shape == (4, 2, 3) and y.shape == (2, 5, 5, 12)

@@ -42,8 +42,11 @@ class ChannelShuffle(layers.Layer):
 class GroupConv(layers.Layer):
     """A 1x1 group convolution: channels split into `groups`, each mapped by its own 1x1 kernel.
 
-    One block-diagonal einsum instead of the course's slices, Conv2Ds and Concatenate (same
-    function, fewer ops; and Conv2D(groups=...) has no CPU kernel in TensorFlow).
+    The same function as the course's slices, Conv2Ds and Concatenate, computed as one 1x1
+    convolution by the block-diagonal kernel that the groups' kernels make (zeros between them):
+    `groups` times the multiply-adds of the grouped convolution (MACs are counted as grouped),
+    but one oneDNN convolution, 3x faster to train here than the einsum over groups it replaces
+    (and Conv2D(groups=...) has no CPU kernel in TensorFlow). The weights keep their grouped shape.
     """
 
     def __init__(self, filters: int, groups: int = 4, use_bias: bool = True, l2: float = 0.0, **kwargs):
@@ -64,11 +67,11 @@ class GroupConv(layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
 
     def call(self, inputs):
-        height, width, channels = inputs.shape[1:]
-        grouped = keras.ops.reshape(inputs, (-1, height, width, self.groups, channels // self.groups))
-        x = keras.ops.einsum("bhwgi,gio->bhwgo", grouped, self.kernel)
-        x = keras.ops.reshape(x, (-1, height, width, self.filters))
-        return x + self.bias if self.use_bias else x
+        groups, group_in, group_out = self.kernel.shape
+        eye = keras.ops.eye(groups, dtype=self.kernel.dtype)
+        full = keras.ops.reshape(keras.ops.einsum("gio,gh->giho", self.kernel, eye), (1, 1, groups * group_in, self.filters))
+        x = keras.ops.conv(inputs, keras.ops.cast(full, inputs.dtype))
+        return x + keras.ops.cast(self.bias, x.dtype) if self.use_bias else x
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.filters)
