@@ -34,6 +34,18 @@ def _cifar_cnn(dropout: str, *schedule: str) -> tuple[list[str], str, str]:
              "bfloat16", "--seed", "0"], "test_accuracy", ">= 0.80 (Keras' cifar10_cnn: 0.79 at 50 epochs)")
 
 
+def _mobile(block: str, blocks: str, trunk: str, expand: str) -> tuple[list[str], str, str]:
+    """A row of `dl mobilenet cifar10`: one block family in the papers' CIFAR shape (3 stages, under
+    100,000 parameters, enforced by --max-params), trained as the resnet20 row is (SGD with
+    momentum, one-cycle, 30 epochs, batch 128, shifts and flips), in float32: faster than mixed
+    bfloat16 for these towers here (bench/results/fused_bn.json, docs/precision.md)."""
+    return (["mobilenet", "cifar10", "--block", block, "--stages", "3", "--blocks", blocks, "--trunk", trunk,
+             "--expand", expand, "--max-params", "100000", "--augment", "--optimizer", "sgd", "--momentum", "0.9",
+             "--learning-rate", "0.1", "--schedule", "one-cycle", "--batch-size", "128", "--epochs", "30",
+             "--precision", "float32", "--seed", "0"], "test_accuracy",
+            ">= 0.85 for the best block (97.5 k parameters: 94.4 %, 200 epochs on GPU)")
+
+
 # row -> (the exact command after `dl`, the metric the issue's target is stated in, the target)
 ROWS = {
     "vae-mnist": (["vae", "mnist", "--seed", "0"], "test_total_loss", "<= 150 (keras-io: 146.95)"),
@@ -57,6 +69,9 @@ ROWS = {
     # training (Adam, 10 epochs, batch 256), mixed bfloat16 (0.57x float32's epoch time)
     "resnet-compare": (["resnet", "cifar10", "--compare", "--precision", "bfloat16", "--seed", "0"], "test_accuracy",
                        "both curves on the whole data (the course: shortcuts train, the plain tower does not)"),
+    "mobilenet-cifar10": _mobile("mobilenet", "3", "16", "32"),
+    "shufflenet-cifar10": _mobile("shufflenet", "3", "16", "80"),
+    "convnext-cifar10": _mobile("convnext", "3", "12", "48"),
 }
 
 
@@ -73,7 +88,10 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
         done = subprocess.run([sys.executable, "-m", "dlcli", *map(str, command), "--quiet"], cwd=ROOT, env=env,
                               capture_output=True, text=True)
         walls.append(round(time.perf_counter() - started, 1))
-        if done.returncode:
+        if done.returncode:  # stopped (or failed): keep its wall time for the row's total, then say so
+            save(name, {"command": "dl " + " ".join(args), "run": str(folder), "target": f"{metric} {target}",
+                        "result": None, "status": json.loads(metrics_file.read_text()).get("status"),
+                        "wall_s_per_invocation": walls})
             raise SystemExit(f"{name}: dl {' '.join(map(str, command))} failed:\n{done.stderr[-2000:]}")
     metrics = json.loads(metrics_file.read_text())
     history_file = folder / "history.csv"
@@ -82,6 +100,13 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
             "machine": json.loads((folder / "config.json").read_text()).get("machine"),  # runs since 2026-12-01
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, list)},
             "history_csv": history_file.read_text() if history_file.exists() else None}
+
+
+def save(name: str, row: dict) -> None:
+    """Write one row into the results (read late: rows may run at once)."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[name] = row
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
 def main() -> None:
@@ -102,9 +127,7 @@ def main() -> None:
     options.runs_dir.mkdir(parents=True, exist_ok=True)
     for name in options.rows:
         row = run_row(name, options.runs_dir, env)
-        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # read late: rows may run at once
-        results[name] = row
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        save(name, row)
         print(name, json.dumps({k: row[k] for k in ("command", "target", "result", "wall_s_per_invocation")}),
               flush=True)
 
