@@ -7,7 +7,8 @@ same batches: equal up to rounding).
 
     DLCLI_DATA_DIR=../shared/datasets .venv/bin/python bench/bench_fused_bn.py [--rounds 2] [--samples 2048]
 
-Writes bench/results/fused_bn.json. Run it on an otherwise idle machine (or pin it with taskset;
+Writes bench/results/fused_bn.json (with --only, replaces just those rows; each row keeps the
+command and date that measured it). Run it on an otherwise idle machine (or pin it with taskset;
 the results record the CPUs it could use). Never part of the tests.
 """
 
@@ -103,9 +104,13 @@ def main() -> None:
                 "loss_keras": runs["keras"][-1]["loss"], "loss_fused": runs["fused"][-1]["loss"], "runs": runs}
             print(f"{name}, {precision}: keras {rate['keras']:.1f}/s, fused {rate['fused']:.1f}/s, "
                   f"time ratio {rate['keras'] / rate['fused']:.3f}", flush=True)
-    result = {"command": " ".join(["bench/bench_fused_bn.py", *sys.argv[1:]]), "samples": args.samples,
-              "batch": args.batch, "rounds": args.rounds, "cpus_usable": len(os.sched_getaffinity(0)),
-              "machine": lowprecision.cpu_description(), "models": rows}
+    command = " ".join(["bench/bench_fused_bn.py", *sys.argv[1:]])
+    for row in rows.values():
+        row.update(command=command, date=time.strftime("%Y-%m-%d"))
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() and args.only else {}
+    result = {"command": command, "samples": args.samples, "batch": args.batch, "rounds": args.rounds,
+              "cpus_usable": len(os.sched_getaffinity(0)), "machine": lowprecision.cpu_description(),
+              "models": {**earlier.get("models", {}), **rows}}  # --only: the other rows stay as measured
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
     print(RESULTS)
 
