@@ -83,7 +83,7 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
     earlier = json.loads(RESULTS.read_text()).get(name, {}) if RESULTS.exists() else {}
     walls = list(earlier.get("wall_s_per_invocation", []))
     if status != "complete":
-        command = ["--resume", folder] if status is not None else [*args, "--out", folder]
+        command = [args[0], "--resume", folder] if status is not None else [*args, "--out", folder]  # `dl CMD --resume`
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "dlcli", *map(str, command), "--quiet"], cwd=ROOT, env=env,
                               capture_output=True, text=True)
