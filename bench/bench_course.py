@@ -82,6 +82,7 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
     status = json.loads(metrics_file.read_text()).get("status") if metrics_file.exists() else None
     earlier = json.loads(RESULTS.read_text()).get(name, {}) if RESULTS.exists() else {}
     walls = list(earlier.get("wall_s_per_invocation", []))
+    row = {"command": "dl " + " ".join(args), "run": str(folder), "target": f"{metric} {target}"}
     if status != "complete":
         command = [args[0], "--resume", folder] if status is not None else [*args, "--out", folder]  # `dl CMD --resume`
         started = time.perf_counter()
@@ -89,14 +90,12 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
                               capture_output=True, text=True)
         walls.append(round(time.perf_counter() - started, 1))
         if done.returncode:  # stopped (or failed): keep its wall time for the row's total, then say so
-            save(name, {"command": "dl " + " ".join(args), "run": str(folder), "target": f"{metric} {target}",
-                        "result": None, "status": json.loads(metrics_file.read_text()).get("status"),
+            save(name, {**row, "result": None, "status": json.loads(metrics_file.read_text()).get("status"),
                         "wall_s_per_invocation": walls})
             raise SystemExit(f"{name}: dl {' '.join(map(str, command))} failed:\n{done.stderr[-2000:]}")
     metrics = json.loads(metrics_file.read_text())
     history_file = folder / "history.csv"
-    return {"command": "dl " + " ".join(args), "run": str(folder), "target": f"{metric} {target}",
-            "result": metrics.get(metric), "wall_s_per_invocation": walls,
+    return {**row, "result": metrics.get(metric), "wall_s_per_invocation": walls,
             "machine": json.loads((folder / "config.json").read_text()).get("machine"),  # runs since 2026-12-01
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, list)},
             "history_csv": history_file.read_text() if history_file.exists() else None}

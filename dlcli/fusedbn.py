@@ -2,9 +2,9 @@
 
 Keras 3 computes `BatchNormalization` as separate ops (the moments, then the normalisation, with
 casts to float32 around a bfloat16 input). TensorFlow's `FusedBatchNormV3` does the same work in
-one kernel and its gradient in another; on our CPUs a training step through it is about 3x
-faster, which matters for the towers where batch normalisation is a large part of the work
-(MobileNet, ShuffleNet, ResNet; `bench/bench_fused_bn.py` measures it on whole models).
+one kernel and its gradient in another, which matters for the towers where batch normalisation
+is a large part of the work (MobileNet, ShuffleNet, ResNet; `bench/bench_fused_bn.py` measures it
+on whole models, docs/precision.md).
 
 `fuse(model)` points each eligible `BatchNormalization` layer of a model (nested ones too) at the
 fused kernel. The layer keeps its class, weights and config: a model file saved afterwards is
@@ -41,13 +41,6 @@ def fuse(model) -> int:
             layer.call = types.MethodType(_fused_call, layer)
             routed += 1
     return routed
-
-
-def unfuse(model) -> None:
-    """Give the model's layers Keras' own computation back (what `fuse` changed)."""
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if getattr(vars(layer).get("call"), "__func__", None) is _fused_call:
-            del layer.call
 
 
 def _fused_call(self, inputs, training=None, mask=None):

@@ -169,6 +169,7 @@ def fit_passes(model: keras.Model, x, y, *, epochs: int, batch_size: int, seed: 
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(len(x)) for _ in range(epochs)])
     means = _PassMeans(steps_per_pass=len(x) // batch_size)
+    fusedbn.fuse(model)
     with interrupts.held():
         model.fit(x[order], y[order], epochs=1, batch_size=batch_size, shuffle=False, verbose=0,
                   callbacks=[means, StopBetweenBatches()])

@@ -45,8 +45,9 @@ class GroupConv(layers.Layer):
     The same function as the course's slices, Conv2Ds and Concatenate, computed as one 1x1
     convolution by the block-diagonal kernel that the groups' kernels make (zeros between them):
     `groups` times the multiply-adds of the grouped convolution (MACs are counted as grouped),
-    but one oneDNN convolution, 3x faster to train here than the einsum over groups it replaces
-    (and Conv2D(groups=...) has no CPU kernel in TensorFlow). The weights keep their grouped shape.
+    but one oneDNN convolution, faster to train here than the einsum over groups it replaces
+    (docs/precision.md; and Conv2D(groups=...) has no CPU kernel in TensorFlow). The weights keep
+    their grouped shape.
     """
 
     def __init__(self, filters: int, groups: int = 4, use_bias: bool = True, l2: float = 0.0, **kwargs):
@@ -67,7 +68,7 @@ class GroupConv(layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros") if self.use_bias else None
 
     def call(self, inputs):
-        groups, group_in, group_out = self.kernel.shape
+        groups, group_in, _ = self.kernel.shape
         eye = keras.ops.eye(groups, dtype=self.kernel.dtype)
         full = keras.ops.reshape(keras.ops.einsum("gio,gh->giho", self.kernel, eye), (1, 1, groups * group_in, self.filters))
         x = keras.ops.conv(inputs, keras.ops.cast(full, inputs.dtype))
