@@ -8,7 +8,8 @@ A candidate is NETWORK:FILTERS:BLOCKS. First a short throughput run per candidat
 (`--probe` positions), then, for those listed in `--race` (default: all), a training of
 `--seconds` worth of positions each at its own best speed. Results accumulate in
 bench/results/go-towers.json (a later invocation updates the candidates it ran, and records its
-command). Never part of the tests.
+command; each entry names the invocation, an index into `commands`, that measured it). Never
+part of the tests.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def main() -> None:
     for candidate in options.candidates.split(","):
         for precision in ("float32", "bfloat16"):
             probe = train(options.data, candidate, runs, limit=options.probe, precision=precision)
-            results["throughput"][f"{candidate}/{precision}"] = probe
+            results["throughput"][f"{candidate}/{precision}"] = {**probe, "invocation": len(results["commands"]) - 1}
             print(candidate, precision, json.dumps(probe), flush=True)
         fastest = max(("float32", "bfloat16"), key=lambda p: results["throughput"][f"{candidate}/{p}"]["samples_per_s"])
         speed = results["throughput"][f"{candidate}/{fastest}"]["samples_per_s"]
@@ -73,6 +74,7 @@ def main() -> None:
             limit = int(options.seconds * speed)
             results["race"][candidate] = {**train(options.data, candidate, runs, limit=limit, precision=fastest),
                                           "seconds_budget": options.seconds,
+                                          "invocation": len(results["commands"]) - 1,
                                           "macs_per_position": macs_per_position(candidate)}
             print(candidate, json.dumps(results["race"][candidate]), flush=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
