@@ -85,6 +85,7 @@ class Session:
         self.data_sources: list[dict[str, Any]] = []
         self.trained_samples = 0
         self.epoch_seconds: list[float] = []
+        self.best_epochs: dict[str, int] = {}  # `fit(keep_best=True)`: label -> the epoch kept
 
     def __enter__(self) -> "Session":
         strategy = self.common.strategy or "auto"
@@ -193,7 +194,7 @@ class Session:
         return dataset
 
     def fit(self, model, x, y, *, epochs: int, batch_size: int | None, validation_data=None, label: str = "",
-            callbacks=(), samples: int | None = None, annotate=None) -> dict[str, list[float]]:
+            callbacks=(), samples: int | None = None, annotate=None, keep_best: bool = False) -> dict[str, list[float]]:
         """Train with the live epoch table and a checkpoint after every epoch; return the history
         as {metric: [per-epoch values]}. When resuming, continue from this training's checkpoint
         (weights, optimizer state, history), or skip it when it had already finished.
@@ -202,21 +203,29 @@ class Session:
         advises. `x` may be a shuffled tf.data.Dataset of (inputs, targets) batches: pass y=None,
         batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table;
         `annotate(epoch, logs) -> {column: text}` adds text columns to the table's rows.
+        `keep_best` ends with the weights of the epoch of lowest validation loss (the course's
+        `ModelCheckpoint(save_best_only=True)` then `load_model`), recorded in `self.best_epochs`.
         """
         from dlcli import precision, training
 
         if self.precision != "float32":
             precision.outputs_in_float32(model)
+        if keep_best and validation_data is None:
+            raise DlcliError("--keep-best keeps the epoch of lowest validation loss, and this training holds out no "
+                             "validation data: hold some out (--validation or --validation-samples) or drop --keep-best")
         name = label.replace(" ", "-").replace("/", "-of-") or "train"
         record = training.restore_checkpoint(model, self.run.checkpoints, name) if self.common.resume else None
         done, earlier = (record["epoch"], record["history"]) if record else (0, {})
         training.check_finite(earlier)  # a run that diverged stays failed
         if done >= epochs:
+            if keep_best:
+                self._keep_best(model, name, label)
             return earlier
         samples = len(x) if samples is None else samples
         table = self.display.epoch_table(samples=samples, label=label, annotate=annotate)
         # the checkpoint first, so that an epoch's row (and its seconds) appear once it is saved
-        hooks = [training.Checkpointer(self.run.checkpoints, name, earlier), table, *callbacks]
+        hooks = [training.Checkpointer(self.run.checkpoints, name, earlier, best="val_loss" if keep_best else None),
+                 table, *callbacks]
         if self.common.tensorboard:
             import keras
 
@@ -227,7 +236,17 @@ class Session:
         seconds = [row["s"] for row in table.rows]
         self.trained_samples += samples * len(seconds)
         self.epoch_seconds += seconds
+        if keep_best:
+            self._keep_best(model, name, label)
         return {key: earlier.get(key, []) + history.get(key, []) for key in {**earlier, **history}}
+
+    def _keep_best(self, model, name: str, label: str) -> None:
+        """Load the kept best epoch's weights into `model` and record that epoch."""
+        from dlcli import training
+
+        best = training.restore_best(model, self.run.checkpoints, name)
+        if best is not None:
+            self.best_epochs[label or "train"] = best["epoch"]
 
     def finish(self, metrics: dict[str, Any], *, model=None, history: dict[str, list[float]] | None = None,
                model_formats: tuple[str, ...] = ("keras", "h5")) -> None:
@@ -248,6 +267,9 @@ class Session:
             for name, reason in self.run.skipped.items():
                 print(f"dl: warning: {name} not written ({reason}); the run keeps its .keras model", file=sys.stderr)
         metrics = {**metrics, "wall_time_s": round(wall, 3)}
+        if self.best_epochs:  # --keep-best: the epoch whose weights were tested and saved
+            metrics["best_epoch"] = (self.best_epochs["train"] if list(self.best_epochs) == ["train"]
+                                     else dict(self.best_epochs))
         if self.epoch_seconds:
             metrics["samples_per_s"] = round(self.trained_samples / sum(self.epoch_seconds), 1)
             metrics["epoch_seconds"] = [round(seconds, 4) for seconds in self.epoch_seconds]

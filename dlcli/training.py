@@ -184,13 +184,19 @@ class Checkpointer(keras.callbacks.Callback):
 
     Files: `<name>-<epoch>.weights.h5` and `<name>-<epoch>.optimizer.npz`, then `<name>.json`
     naming them (written last, atomically), so the JSON always points at a whole checkpoint.
+    With `best` (a validation metric where lower is better, e.g. "val_loss"), it also keeps the
+    weights of the epoch where that metric was lowest so far, `<name>-best-<epoch>.weights.h5`
+    (the course's `ModelCheckpoint(save_best_only=True)`), named in the JSON's `best`; a resumed
+    training carries it on. `restore_best` loads it.
     """
 
-    def __init__(self, directory: Path, name: str, history: dict[str, list[float]] | None = None):
+    def __init__(self, directory: Path, name: str, history: dict[str, list[float]] | None = None,
+                 best: str | None = None):
         super().__init__()
         self.directory = Path(directory)
         self.name = name
         self.history = {key: list(values) for key, values in (history or {}).items()}
+        self.best = best
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         for key, value in (logs or {}).items():
@@ -204,10 +210,29 @@ class Checkpointer(keras.callbacks.Callback):
                 np.savez(handle, *[np.asarray(v) for v in self.model.optimizer.variables],
                          **{f"seed_{i}": np.asarray(v) for i, v in enumerate(seed_states(self.model))})
         previous = read_checkpoint(self.directory, self.name)
-        write_json(self.directory / f"{self.name}.json", {"epoch": epoch + 1, "stem": stem, "history": self.history})
+        best = (previous or {}).get("best")
+        value = (logs or {}).get(self.best) if self.best else None
+        if value is not None and math.isfinite(float(value)) and (best is None or float(value) < best["value"]):
+            best = {"epoch": epoch + 1, "stem": f"{self.name}-best-{epoch + 1}", "metric": self.best,
+                    "value": float(value)}
+            with atomic_path(self.directory / f"{best['stem']}.weights.h5") as temporary:
+                self.model.save_weights(temporary)
+        write_json(self.directory / f"{self.name}.json",
+                   {"epoch": epoch + 1, "stem": stem, "history": self.history, **({"best": best} if best else {})})
         if previous and previous["stem"] != stem:
             for suffix in (".weights.h5", ".optimizer.npz"):
                 (self.directory / f"{previous['stem']}{suffix}").unlink(missing_ok=True)
+        if previous and previous.get("best") and best and previous["best"]["stem"] != best["stem"]:
+            (self.directory / f"{previous['best']['stem']}.weights.h5").unlink(missing_ok=True)
+
+
+def restore_best(model: keras.Model, directory: Path, name: str) -> dict | None:
+    """Load the best epoch's weights that `Checkpointer(best=...)` kept for `name` into `model`;
+    return `{epoch, stem, metric, value}`, or None when none was kept."""
+    best = (read_checkpoint(directory, name) or {}).get("best")
+    if best is not None:
+        model.load_weights(Path(directory) / f"{best['stem']}.weights.h5")
+    return best
 
 
 def seed_states(model: keras.Model) -> list:

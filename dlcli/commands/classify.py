@@ -33,6 +33,7 @@ def classify(
     dataset: Annotated[str, typer.Argument(help=f"One of {', '.join(tasks.CLASSIFY_DATASETS)}.")] = "mnist",
     compare: Annotated[bool, typer.Option("--compare", help="Train baseline, L2 and dropout variants and overlay their validation curves.")] = False,
     network: Annotated[Optional[str], typer.Option(help="dense (the course's multi-hot network; default) or transformer (imdb: the course's Transformer encoder on 600-word sequences, dropout 0.5 before its output).", rich_help_panel="Network")] = None,
+    keep_best: Annotated[bool, typer.Option("--keep-best", help="Test and save the weights of the epoch with the lowest validation loss, not the last epoch's (the course's ModelCheckpoint(save_best_only=True) for the Transformer).", rich_help_panel="Training")] = False,
     model: Annotated[Optional[str], typer.Option(hidden=True, help="Deprecated spelling of --network.")] = None,
     given: dict = None,
     common: GlobalOptions = None,
@@ -47,13 +48,15 @@ def classify(
         raise DlcliError("--compare is the dense network's regularisation exercise; drop it or use --network dense")
     if compare and not settings.validation and settings.validation_samples == 0:
         raise DlcliError("--compare overlays validation curves: pass --validation-samples N (for example 10000)")
+    if keep_best and not settings.validation and settings.validation_samples == 0:
+        raise DlcliError("--keep-best picks the epoch by validation loss: pass --validation-samples N or --validation F")
     variants = {"baseline": settings}
     if compare:
         variants = {"baseline": replace(settings, l2=0.0, dropout=0.0),
                     "l2": replace(settings, l2=COURSE_L2, dropout=0.0),
                     "dropout": replace(settings, l2=0.0, dropout=COURSE_DROPOUT)}
 
-    with Session("classify", name, {**settings.as_dict(), "compare": compare, "network": kind}, common) as session:
+    with Session("classify", name, {**settings.as_dict(), "compare": compare, "network": kind, "keep_best": keep_best}, common) as session:
         from sklearn.metrics import confusion_matrix
 
         from dlcli import plots, training
@@ -65,7 +68,7 @@ def classify(
         for label, variant in variants.items():
             model = tasks.build_model(data, variant, kind=kind)
             histories[label] = session.fit(model, x, y, epochs=variant.epochs, batch_size=variant.batch_size,
-                                           validation_data=held_out, label=label if compare else "")
+                                           validation_data=held_out, label=label if compare else "", keep_best=keep_best)
             results[label] = training.evaluate(model, data.x_test, data.y_test)
             models[label] = model
 
