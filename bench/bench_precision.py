@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -89,7 +90,9 @@ def main() -> None:
     args = parser.parse_args()
     chosen = {k: v for k, v in FAMILIES.items() if not args.only or any(o in k for o in args.only)}
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"families": {}}  # --only updates its rows
-    results.update(machine="2-core AMD EPYC with AVX512_BF16, no GPU; other jobs running (ratios only)",
+    from dlcli import lowprecision
+
+    results.update(machine=lowprecision.cpu_description(), cpus_usable=len(os.sched_getaffinity(0)),
                    peak_macs_per_s={p: peak(p) for p in ("float32", "bfloat16")})
     with tempfile.TemporaryDirectory() as runs:
         for family, (command, samples) in chosen.items():
