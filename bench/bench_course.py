@@ -98,7 +98,7 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
         walls.append(round(time.perf_counter() - started, 1))
         if done.returncode:  # stopped (or failed): keep its wall time for the row's total, then say so
             save(name, {**row, "result": None, "status": json.loads(metrics_file.read_text()).get("status"),
-                        "wall_s_per_invocation": walls})
+                        "epochs_done": epochs_done(folder), "wall_s_per_invocation": walls})
             raise SystemExit(f"{name}: dl {' '.join(map(str, command))} failed:\n{done.stderr[-2000:]}")
     metrics = json.loads(metrics_file.read_text())
     history_file = folder / "history.csv"
@@ -106,6 +106,12 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
             "machine": json.loads((folder / "config.json").read_text()).get("machine"),  # runs since 2026-12-01
             "metrics": {k: v for k, v in metrics.items() if not isinstance(v, list)},
             "history_csv": history_file.read_text() if history_file.exists() else None}
+
+
+def epochs_done(folder: Path) -> int:
+    """Epochs a stopped run has checkpointed (its trainings' checkpoint records, summed)."""
+    return sum(json.loads(record.read_text())["epoch"] for record in (folder / "checkpoints").glob("*.json")
+               if "epoch" in json.loads(record.read_text()))
 
 
 def save(name: str, row: dict) -> None:
