@@ -110,8 +110,8 @@ def run_row(name: str, runs_dir: Path, env: dict) -> dict:
 
 def epochs_done(folder: Path) -> int:
     """Epochs a stopped run has checkpointed (its trainings' checkpoint records, summed)."""
-    return sum(json.loads(record.read_text())["epoch"] for record in (folder / "checkpoints").glob("*.json")
-               if "epoch" in json.loads(record.read_text()))
+    records = (json.loads(path.read_text()) for path in (folder / "checkpoints").glob("*.json"))
+    return sum(record["epoch"] for record in records if isinstance(record, dict) and "epoch" in record)
 
 
 def save(name: str, row: dict) -> None:

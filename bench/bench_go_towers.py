@@ -62,11 +62,12 @@ def main() -> None:
     out = ROOT / "bench" / "results" / "go-towers.json"
     results = json.loads(out.read_text()) if out.exists() else {"commands": [], "throughput": {}, "race": {}}
     results["commands"].append(" ".join(["bench/bench_go_towers.py", *sys.argv[1:]]))
+    invocation = len(results["commands"]) - 1  # each entry names the invocation that measured it
     raced = options.candidates.split(",") if options.race is None else options.race.split(",")
     for candidate in options.candidates.split(","):
         for precision in ("float32", "bfloat16"):
             probe = train(options.data, candidate, runs, limit=options.probe, precision=precision)
-            results["throughput"][f"{candidate}/{precision}"] = {**probe, "invocation": len(results["commands"]) - 1}
+            results["throughput"][f"{candidate}/{precision}"] = {**probe, "invocation": invocation}
             print(candidate, precision, json.dumps(probe), flush=True)
         fastest = max(("float32", "bfloat16"), key=lambda p: results["throughput"][f"{candidate}/{p}"]["samples_per_s"])
         speed = results["throughput"][f"{candidate}/{fastest}"]["samples_per_s"]
@@ -74,7 +75,7 @@ def main() -> None:
             limit = int(options.seconds * speed)
             results["race"][candidate] = {**train(options.data, candidate, runs, limit=limit, precision=fastest),
                                           "seconds_budget": options.seconds,
-                                          "invocation": len(results["commands"]) - 1,
+                                          "invocation": invocation,
                                           "macs_per_position": macs_per_position(candidate)}
             print(candidate, json.dumps(results["race"][candidate]), flush=True)
         out.write_text(json.dumps(results, indent=2) + "\n")

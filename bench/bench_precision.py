@@ -42,19 +42,30 @@ FAMILIES = {
 }
 
 
-def run(args: list[str], precision: str, runs_dir: Path) -> dict:
+def train(args: list[str], precision: str, runs_dir: Path, env: dict | None = None) -> dict:
+    """`dl ARGS --precision P` into `runs_dir`: {folder, result (its --json line), metrics, config,
+    process_s}, or {error: the last line it wrote} when it failed."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "dlcli", *args, "--epochs", "2", "--seed", "0", "--precision", precision,
-                           "--runs-dir", str(runs_dir), "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-m", "dlcli", *args, "--precision", precision, "--runs-dir", str(runs_dir),
+                           "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT, env=env)
     if done.returncode:
         return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1][:300]}
     result = json.loads(done.stdout.strip().splitlines()[-1])
     folder = Path(result["run"])
-    metrics = json.loads((folder / "metrics.json").read_text())
-    config = json.loads((folder / "config.json").read_text())
-    return {"run": folder.name, "epoch_s": metrics["epoch_seconds"][-1], "precision_used": config.get("precision_used"),
+    return {"folder": folder, "result": result, "metrics": json.loads((folder / "metrics.json").read_text()),
+            "config": json.loads((folder / "config.json").read_text()),
+            "process_s": round(time.perf_counter() - started, 1)}
+
+
+def run(args: list[str], precision: str, runs_dir: Path) -> dict:
+    trained = train([*args, "--epochs", "2", "--seed", "0"], precision, runs_dir)
+    if "error" in trained:
+        return trained
+    result, folder = trained["result"], trained["folder"]
+    return {"run": folder.name, "epoch_s": trained["metrics"]["epoch_seconds"][-1],
+            "precision_used": trained["config"].get("precision_used"),
             "headline": {k: v for k, v in result.items() if isinstance(v, (int, float)) and k.startswith(("test_", "val_", "loss", "bleu", "final"))},
-            "macs_per_sample": macs_of(folder), "process_s": round(time.perf_counter() - started, 1)}
+            "macs_per_sample": macs_of(folder), "process_s": trained["process_s"]}
 
 
 def macs_of(folder: Path) -> int | None:

@@ -19,14 +19,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_precision  # noqa: E402  (its `train`: one `dl` run and what it wrote)
 RESULTS = ROOT / "bench" / "results" / "precision-quality.json"
 PRECISIONS = ("float32", "bfloat16")
 FASTER = 0.9  # bfloat16's epoch time at most this share of float32's
@@ -43,18 +44,13 @@ FAMILIES = {
 
 
 def run(args: list[str], precision: str, seed: int, runs_dir: Path, env: dict) -> dict:
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "dlcli", *args, "--seed", str(seed), "--precision", precision,
-                           "--runs-dir", str(runs_dir), "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT,
-                          env=env)
-    if done.returncode:
-        raise SystemExit(f"dl {' '.join(args)} --seed {seed} --precision {precision} failed:\n{done.stderr[-2000:]}")
-    folder = Path(json.loads(done.stdout.strip().splitlines()[-1])["run"])
-    metrics = json.loads((folder / "metrics.json").read_text())
-    config = json.loads((folder / "config.json").read_text())
+    trained = bench_precision.train([*args, "--seed", str(seed)], precision, runs_dir, env)
+    if "error" in trained:
+        raise SystemExit(f"dl {' '.join(args)} --seed {seed} --precision {precision} failed: {trained['error']}")
+    metrics = trained["metrics"]
     return {"metrics": {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
-            "epoch_s": statistics.median(metrics["epoch_seconds"]), "precision_used": config.get("precision_used"),
-            "process_s": round(time.perf_counter() - started, 1)}
+            "epoch_s": statistics.median(metrics["epoch_seconds"]),
+            "precision_used": trained["config"].get("precision_used"), "process_s": trained["process_s"]}
 
 
 def summary(runs: dict, metric: str, higher: bool) -> dict:

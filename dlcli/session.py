@@ -204,15 +204,13 @@ class Session:
         batch_size=None and `samples`, the samples in one epoch. `callbacks` run after the table;
         `annotate(epoch, logs) -> {column: text}` adds text columns to the table's rows.
         `keep_best` ends with the weights of the epoch of lowest validation loss (the course's
-        `ModelCheckpoint(save_best_only=True)` then `load_model`), recorded in `self.best_epochs`.
+        `ModelCheckpoint(save_best_only=True)` then `load_model`), recorded in `self.best_epochs`;
+        the command refuses it beforehand when nothing is held out.
         """
         from dlcli import precision, training
 
         if self.precision != "float32":
             precision.outputs_in_float32(model)
-        if keep_best and validation_data is None:
-            raise DlcliError("--keep-best keeps the epoch of lowest validation loss, and this training holds out no "
-                             "validation data: hold some out (--validation or --validation-samples) or drop --keep-best")
         name = label.replace(" ", "-").replace("/", "-of-") or "train"
         record = training.restore_checkpoint(model, self.run.checkpoints, name) if self.common.resume else None
         done, earlier = (record["epoch"], record["history"]) if record else (0, {})

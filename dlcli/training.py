@@ -222,8 +222,9 @@ class Checkpointer(keras.callbacks.Callback):
         if previous and previous["stem"] != stem:
             for suffix in (".weights.h5", ".optimizer.npz"):
                 (self.directory / f"{previous['stem']}{suffix}").unlink(missing_ok=True)
-        if previous and previous.get("best") and best and previous["best"]["stem"] != best["stem"]:
-            (self.directory / f"{previous['best']['stem']}.weights.h5").unlink(missing_ok=True)
+        replaced = (previous or {}).get("best")  # `best` is it, or a newer epoch's
+        if replaced and replaced["stem"] != best["stem"]:
+            (self.directory / f"{replaced['stem']}.weights.h5").unlink(missing_ok=True)
 
 
 def restore_best(model: keras.Model, directory: Path, name: str) -> dict | None:

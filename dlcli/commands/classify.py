@@ -46,9 +46,10 @@ def classify(
     settings = tasks.resolve(name, kind, **given)
     if compare and kind != "dense":
         raise DlcliError("--compare is the dense network's regularisation exercise; drop it or use --network dense")
-    if compare and not settings.validation and settings.validation_samples == 0:
+    holds_out = bool(settings.validation or settings.validation_samples)
+    if compare and not holds_out:
         raise DlcliError("--compare overlays validation curves: pass --validation-samples N (for example 10000)")
-    if keep_best and not settings.validation and settings.validation_samples == 0:
+    if keep_best and not holds_out:
         raise DlcliError("--keep-best picks the epoch by validation loss: pass --validation-samples N or --validation F")
     variants = {"baseline": settings}
     if compare:
