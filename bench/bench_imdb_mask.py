@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
-from keras import ops  # noqa: E402
 from keras.src import backend as keras_backend  # noqa: E402
 
 from dlcli.commands.families import dense  # noqa: E402
@@ -52,15 +51,20 @@ VARIANTS = ("keys", "query")
 
 
 @keras.saving.register_keras_serializable(package="bench")
-class KeyMaskEncoder(transformer.TransformerEncoder):
-    """The course's encoder call under TF 2.6: attention_mask = mask[:, None, :], no query mask."""
+class KeyOnlyAttention(keras.layers.MultiHeadAttention):
+    """Attention as under TF 2.6: the padded keys (`value_mask`) masked, never the queries."""
 
-    def call(self, inputs, mask=None):
-        keras_backend.set_keras_mask(inputs, None)  # else Keras 3 takes the query mask from it
-        attention_mask = None if mask is None else ops.expand_dims(mask, 1)
-        attention_output = self.attention(inputs, inputs, attention_mask=attention_mask)
-        proj_input = self.layernorm_1(inputs + attention_output)
-        return self.layernorm_2(proj_input + self.dense_proj(proj_input))
+    def call(self, query, value, query_mask=None, **kwargs):
+        keras_backend.set_keras_mask(query, None)  # else Keras 3 takes the query mask from it
+        return super().call(query, value, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="bench")
+class KeyMaskEncoder(transformer.TransformerEncoder):
+    """The course's encoder under TF 2.6: `dl`'s encoder with key-only attention."""
+
+    def _attention(self, name: str) -> keras.layers.MultiHeadAttention:
+        return KeyOnlyAttention(num_heads=self.num_heads, key_dim=self.embed_dim, name=name)
 
 
 def build(variant: str, data, settings, seed: int):
