@@ -73,7 +73,7 @@ ROWS = {
     # ResNet-20 (He et al.'s CIFAR network, batch norm, shifts and flips) trained for time, not
     # 200 epochs: SGD with momentum under a one-cycle schedule, mixed bfloat16, one core; 30 epochs
     # (before fused batch norm, 195 s an epoch), then 60 (fused batch norm halves the epoch: 0.8985),
-    # then 100 (about 2.7 h at 97.5 s an epoch, inside the target's 3 hours)
+    # then 100 (0.9067 in 2.78 h, inside the target's 3 hours)
     "resnet20": _resnet20("30"),
     "resnet20-60": _resnet20("60"),
     "resnet20-100": _resnet20("100"),
