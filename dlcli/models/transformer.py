@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
+from keras.src import backend as keras_backend  # set_keras_mask: Keras 3 has no public setter
 
 START, END = "[start]", "[end]"
 STRIP_CHARS = string.punctuation.replace("[", "").replace("]", "") + "¿"
@@ -99,10 +100,18 @@ class TransformerEncoder(_TransformerBlock):
     It uses the padding mask it receives but, as in the course, does not pass it on: the
     classifier's max pooling sees every position, and the translator gives the decoder the
     English padding mask explicitly.
+
+    Padded keys are always masked. `mask_queries` says whether padded *queries* are too: Keras 3's
+    `MultiHeadAttention` masks them (taking the query mask from the tensor itself), and its fused
+    attention then gives a padded position uniform weights over every position. The course's
+    `attention_mask=mask[:, None, :]` under TensorFlow 2.6 masked keys only: every position, padding
+    included, attends to the words (`mask_queries=False`). The translator never reads a padded
+    source position, so only the classifier's max pooling sees the difference.
     """
 
-    def __init__(self, embed_dim: int, dense_dim: int, num_heads: int, **kwargs):
+    def __init__(self, embed_dim: int, dense_dim: int, num_heads: int, mask_queries: bool = True, **kwargs):
         super().__init__(embed_dim, dense_dim, num_heads, **kwargs)
+        self.mask_queries = mask_queries
         self.attention = self._attention("attention")
         self.dense_proj = self._feed_forward()
         self.layernorm_1 = layers.LayerNormalization(name="layernorm_1")
@@ -116,7 +125,8 @@ class TransformerEncoder(_TransformerBlock):
         super().build(input_shape)
 
     def call(self, inputs, mask=None):
-        attention_output = self.attention(inputs, inputs, query_mask=mask, value_mask=mask)
+        keras_backend.set_keras_mask(inputs, mask if self.mask_queries else None)  # the query mask it reads
+        attention_output = self.attention(inputs, inputs, value_mask=mask)
         proj_input = self.layernorm_1(inputs + attention_output)
         return self.layernorm_2(proj_input + self.dense_proj(proj_input))
 
@@ -125,6 +135,9 @@ class TransformerEncoder(_TransformerBlock):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mask_queries": self.mask_queries}
 
 
 @keras.saving.register_keras_serializable(package="dlcli")
@@ -173,14 +186,15 @@ class TransformerDecoder(_TransformerBlock):
 def build_transformer_classifier(input_shape: Sequence[int], outputs: int = 1, *, vocab_size: int = 20_000,
                                  embed_dim: int = 256, dense_dim: int = 32, num_heads: int = 2, blocks: int = 1,
                                  dropout: float = 0.5, output_activation: str | None = "sigmoid",
-                                 name: str = "transformer_classifier") -> keras.Model:
+                                 mask_queries: bool = True, name: str = "transformer_classifier") -> keras.Model:
     """The course's Transformer text classifier on word-index sequences of length `input_shape[0]`
-    (600 in the course): positional embedding, `blocks` encoders, global max pooling, dropout."""
+    (600 in the course): positional embedding, `blocks` encoders, global max pooling, dropout.
+    `mask_queries`: see `TransformerEncoder` (False is the course's code as TF 2.6 ran it)."""
     sequence_length = int(input_shape[0])
     inputs = keras.Input(shape=(None,), dtype="int64", name="words")
     x = PositionalEmbedding(sequence_length, vocab_size, embed_dim, name="embedding")(inputs)
     for block in range(1, blocks + 1):
-        x = TransformerEncoder(embed_dim, dense_dim, num_heads, name=f"encoder_{block}")(x)
+        x = TransformerEncoder(embed_dim, dense_dim, num_heads, mask_queries=mask_queries, name=f"encoder_{block}")(x)
     x = layers.GlobalMaxPooling1D(name="pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     return keras.Model(inputs, layers.Dense(outputs, activation=output_activation, name="outputs")(x), name=name)
