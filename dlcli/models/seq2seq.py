@@ -45,6 +45,13 @@ class SharedEmbedding(layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return mask if mask is not None else ops.not_equal(inputs, 0)
 
+    def macs(self, input_shape, output_shape) -> int:
+        """Multiply-accumulates per sentence (`dlcli.models.macs`): the look-up costs none, the
+        output logits (called on hidden states, same rank out as in) one product per table entry
+        and position."""
+        reverse = len(input_shape) == len(output_shape)
+        return math.prod(output_shape[1:-1]) * self.embed_dim * self.vocab_size if reverse else 0
+
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embed_dim": self.embed_dim}
 
