@@ -77,9 +77,10 @@ def macs_of(folder: Path, shape) -> int | None:
 
     from dlcli.models import macs
 
+    files = [folder / "model.keras"] if (folder / "model.keras").exists() else [folder / "encoder.keras",
+                                                                                   folder / "decoder.keras"]  # the VAE
     try:
-        model = keras.saving.load_model(folder / "model.keras", compile=False)
-        return int(macs.count_macs(model, shape))
+        return sum(int(macs.count_macs(keras.saving.load_model(file, compile=False), shape)) for file in files)
     except Exception as error:  # noqa: BLE001 - a model macs.py cannot count: no FLOP/s for it, said why
         print(f"{folder.name}: no MAC count: {error}", file=sys.stderr)
         return None

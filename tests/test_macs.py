@@ -8,6 +8,7 @@ from dlcli.models import macs
 from dlcli.models.charlstm import build_char_lstm
 from dlcli.models.seq2seq import build_subword_translator
 from dlcli.models.transformer import build_transformer_classifier
+from dlcli.models.vae import build_vae_decoder
 
 
 def attention(length, features, heads, key_dim, other=None):
@@ -46,3 +47,12 @@ def test_a_layer_called_twice_counts_twice():
     inputs = keras.Input(shape=(3,))
     model = keras.Model(inputs, dense(dense(inputs)))
     assert macs.count_macs(model) == 2 * 3 * 3
+
+
+def test_vae_decoder_counts_its_transposed_convolutions_by_input_position():
+    decoder = build_vae_decoder((28, 28, 1), latent_dim=2)
+    dense = 2 * 7 * 7 * 64
+    deconv_1 = 7 * 7 * 9 * 64 * 64  # 7x7 inputs, each spreading a 3x3 kernel over 64 -> 64 channels
+    deconv_2 = 14 * 14 * 9 * 64 * 32
+    image = 28 * 28 * 9 * 32 * 1
+    assert macs.count_macs(decoder) == dense + deconv_1 + deconv_2 + image

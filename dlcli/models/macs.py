@@ -1,6 +1,6 @@
 """Multiply-accumulates per image, counted analytically layer by layer.
 
-Counted: the weight products of Conv2D, DepthwiseConv2D, Dense and GroupConv (kernel size x
+Counted: the weight products of Conv2D, Conv2DTranspose, DepthwiseConv2D, Dense and GroupConv (kernel size x
 input channels per group x output positions x output channels); an LSTM's four gates at every
 time step; a MultiHeadAttention's projections and its two products over (query, key) pairs, the
 keys as long as the queries (self-attention; the course's translator has 20 positions on both
@@ -26,6 +26,8 @@ def layer_macs(layer, input_shape: Sequence[int | None], output_shape: Sequence[
     positions = math.prod(output_shape[1:-1])
     if hasattr(layer, "macs"):  # a layer that knows its own (the translator's shared embedding)
         return layer.macs(input_shape, output_shape)
+    if isinstance(layer, layers.Conv2DTranspose):  # every input position spreads its kernel
+        return math.prod(input_shape[1:-1]) * math.prod(layer.kernel_size) * input_shape[-1] * output_shape[-1]
     if isinstance(layer, layers.DepthwiseConv2D):
         return positions * output_shape[-1] * math.prod(layer.kernel_size)
     if isinstance(layer, layers.Conv2D):
