@@ -140,6 +140,8 @@ def main() -> None:
     results.update(machine=lowprecision.cpu_description(), cpus_usable=cores,
                    peak_macs_per_s={p: v["macs_per_s"] for p, v in peaks.items()},
                    peak_kernels={p: v["kernels"] for p, v in peaks.items()}, nominal_peak=nominal_peak(cores))
+    results.setdefault("peaks_measured", []).append({"invocation": " ".join(sys.argv[1:]), "when": time.strftime("%Y-%m-%d %H:%M"),
+                                                     "kernels": results["peak_kernels"]})
     with tempfile.TemporaryDirectory() as runs:
         for family, (command, shape) in chosen.items():
             rounds = {"float32": [], "bfloat16": []}
@@ -156,7 +158,8 @@ def main() -> None:
                 if macs and samples:
                     achieved = {p: 3 * macs * samples / median[p] for p in median}
                     nominal = results["nominal_peak"].get("macs_per_s", {})
-                    entry.update(achieved_macs_per_s={p: round(v) for p, v in achieved.items()},
+                    entry.update(peak_macs_per_s=results["peak_macs_per_s"],  # this invocation's (--only re-measures)
+                                 achieved_macs_per_s={p: round(v) for p, v in achieved.items()},
                                  achieved_share_of_peak={p: round(v / results["peak_macs_per_s"][p], 4) for p, v in achieved.items()},
                                  achieved_share_of_nominal={p: round(v / nominal[p], 4) for p, v in achieved.items() if p in nominal})
             results["families"][family] = entry
