@@ -11,11 +11,9 @@ from dlcli.models.transformer import build_transformer_classifier
 from dlcli.models.vae import build_vae_decoder
 
 
-def attention(length, features, heads, key_dim, other=None):
-    """Q, K, V projections, scores and weighted sum over every pair, output projection."""
-    other = length if other is None else other
-    return (length * features * heads * key_dim + 2 * other * features * heads * key_dim
-            + 2 * length * other * heads * key_dim + length * heads * key_dim * features)
+def attention(length, features, heads, key_dim):
+    """Self-attention: Q, K, V projections, scores and weighted sum over every pair, output projection."""
+    return 4 * length * features * heads * key_dim + 2 * length * length * heads * key_dim
 
 
 def test_char_lstm_counts_four_gates_at_every_step():

@@ -1,4 +1,4 @@
-"""Multiply-accumulates per image, counted analytically layer by layer.
+"""Multiply-accumulates per sample, counted analytically layer by layer.
 
 Counted: the weight products of Conv2D, Conv2DTranspose, DepthwiseConv2D, Dense and GroupConv (kernel size x
 input channels per group x output positions x output channels); an LSTM's four gates at every
@@ -22,7 +22,7 @@ from dlcli.models.mobilenet import GroupConv
 
 
 def layer_macs(layer, input_shape: Sequence[int | None], output_shape: Sequence[int | None]) -> int:
-    """Multiply-accumulates of one call of `layer` on one image (shapes with the batch axis)."""
+    """Multiply-accumulates of one call of `layer` on one sample (shapes with the batch axis)."""
     positions = math.prod(output_shape[1:-1])
     if hasattr(layer, "macs"):  # a layer that knows its own (the translator's shared embedding)
         return layer.macs(input_shape, output_shape)
