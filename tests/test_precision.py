@@ -14,6 +14,8 @@ from tests.conftest import assert_one_line_error, dl
 
 
 @pytest.mark.parametrize("hardware, family, expected", [(True, "go_baseline", "bfloat16"), (False, "go_baseline", "float32"),
+                                                         (True, "classify", "bfloat16"), (False, "classify", "float32"),
+                                                         (True, "classify_transformer", "float32"),
                                                          (True, "cnn", "float32"), (True, "go_mobilenet", "float32")])
 def test_auto_picks_bfloat16_only_for_measured_families_on_hardware_that_has_it(monkeypatch, hardware, family, expected):
     monkeypatch.setattr(precision, "hardware_has_bfloat16", lambda: hardware)
@@ -39,7 +41,8 @@ def test_bfloat16_is_recorded_and_outputs_stay_float32(tmp_path):
 
     auto = dl("classify", "digits", "--limit", "64", "--validation-samples", "16", "--epochs", "1", "--units", "8", "--runs-dir", tmp_path, "--json", "--quiet")
     config = json.loads((Path(auto.json()["run"]) / "config.json").read_text())
-    assert (config["precision"], config["precision_used"]) == ("auto", "float32")  # dense nets: not measured to gain
+    dense = "bfloat16" if precision.hardware_has_bfloat16() else "float32"  # the dense net gains where the hardware has it
+    assert (config["precision"], config["precision_used"]) == ("auto", dense)
 
 
 def test_a_bad_precision_is_one_line_before_any_run_folder(tmp_path):

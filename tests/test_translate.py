@@ -212,6 +212,7 @@ def test_classify_imdb_transformer_trains_reloads_and_is_no_translator(tmp_path)
     config = json.loads((run / "config.json").read_text())
     assert config["options"]["network"] == "transformer" and config["options"]["units"] == 32
     assert config["options"]["dropout"] == 0.5 and config["options"]["batch_size"] == 32
+    assert config["precision_used"] == "float32"  # `auto`: the Transformer classifier is not measured to gain
     recorded = json.loads((run / "metrics.json").read_text())
     assert recorded["status"] == "complete" and len(recorded["epoch_seconds"]) == 2  # --json leaves per-epoch lists out
     assert metrics["test_samples"] == 16 and "epoch_seconds" not in metrics

@@ -57,7 +57,10 @@ def classify(
                     "l2": replace(settings, l2=COURSE_L2, dropout=0.0),
                     "dropout": replace(settings, l2=0.0, dropout=COURSE_DROPOUT)}
 
-    with Session("classify", name, {**settings.as_dict(), "compare": compare, "network": kind, "keep_best": keep_best}, common) as session:
+    # `--precision auto` decides per network: the Transformer classifier is its own family
+    family = "classify_transformer" if kind == "transformer" else "classify"
+    with Session("classify", name, {**settings.as_dict(), "compare": compare, "network": kind, "keep_best": keep_best}, common,
+                 family=family) as session:
         from sklearn.metrics import confusion_matrix
 
         from dlcli import plots, training
