@@ -13,10 +13,12 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 # families measured to train faster in mixed bfloat16, as well, on a CPU with AVX512_BF16: the Go
 # towers (bench/bench_go_towers.py: 1.8-2.4x for the plain towers, 1.2x with batch norm) and the
-# verdicts of bench/bench_precision_quality.py (whole data, 3 seeds each way: `classify` is the
-# dense network, 0.88x the epoch at equal accuracy; the Transformer classifier is
-# `classify_transformer`); every other family stays float32 under `auto` until bench/ measures it
-GAINS_FROM_BFLOAT16 = {"go_baseline", "go_residual", "classify"}
+# verdicts of bench/bench_precision_quality.py (whole data, 3 seeds each way): `classify` is the
+# dense network, 0.88x the epoch at equal accuracy (the Transformer classifier is
+# `classify_transformer`); `cnn` the course's convnets, 0.27x (MNIST) and 0.88x (CIFAR-10 with
+# augmentation) at equal accuracy; every other family stays float32 under `auto` until bench/
+# measures it
+GAINS_FROM_BFLOAT16 = {"go_baseline", "go_residual", "classify", "cnn"}
 
 
 def choose(requested: str, family: str) -> str:

@@ -16,7 +16,8 @@ from tests.conftest import assert_one_line_error, dl
 @pytest.mark.parametrize("hardware, family, expected", [(True, "go_baseline", "bfloat16"), (False, "go_baseline", "float32"),
                                                          (True, "classify", "bfloat16"), (False, "classify", "float32"),
                                                          (True, "classify_transformer", "float32"),
-                                                         (True, "cnn", "float32"), (True, "go_mobilenet", "float32")])
+                                                         (True, "cnn", "bfloat16"), (True, "resnet", "float32"),
+                                                         (True, "go_mobilenet", "float32")])
 def test_auto_picks_bfloat16_only_for_measured_families_on_hardware_that_has_it(monkeypatch, hardware, family, expected):
     monkeypatch.setattr(precision, "hardware_has_bfloat16", lambda: hardware)
     assert precision.choose("auto", family) == expected
