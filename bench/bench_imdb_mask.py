@@ -48,18 +48,40 @@ from dlcli.data import registry  # noqa: E402
 from dlcli.models import transformer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "imdb-mask.json"
-VARIANTS = ("keys", "query")
+TF2_EPSILON = 1e-14
+# variant -> (mask padded queries too, RMSprop's epsilon: None for Keras 3's default 1e-7)
+VARIANTS = {"keys": (False, None), "query": (True, None), "query-tf2-rmsprop": (True, TF2_EPSILON),
+            "keys-tf2-rmsprop": (False, TF2_EPSILON)}
 
 
 def build(variant: str, data, settings, seed: int):
     """`dl classify`'s Transformer classifier; for "keys", its encoders with `mask_queries=False`
-    (read when the layer is called, so set before the first training step)."""
+    (read when the layer is called, so set before the first training step). The "-tf2-rmsprop"
+    variants compile with RMSprop as TF 2.x's Keras computed it: TF 2 divides by sqrt(v) + 1e-7,
+    Keras 3 by sqrt(v + 1e-7), a floor of 3.2e-4 that holds back every weight whose gradient is
+    smaller (the attention's query and key kernels: about 1e-6 at the start); sqrt(v + 1e-14)
+    is TF 2's denominator to within 1e-7."""
     keras.utils.set_random_seed(seed)
     model = dense.build_model(data, settings, kind="transformer")
+    mask_queries, epsilon = VARIANTS[variant]
     for layer in model.layers:
         if isinstance(layer, transformer.TransformerEncoder):
-            layer.mask_queries = variant == "query"
+            layer.mask_queries = mask_queries
+    if epsilon is not None:
+        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3, epsilon=epsilon), loss=model.loss,
+                      metrics=["accuracy"])
     return model
+
+
+def kernel_change(initial, trained) -> dict[str, float]:
+    """How far training moved each attention kernel (and the embeddings) from its initial value:
+    |trained - initial| / |initial| (Frobenius norms), by weight path."""
+    import numpy as np
+
+    start = {weight.path: weight.numpy() for weight in initial.weights}
+    return {weight.path: round(float(np.linalg.norm(weight.numpy() - start[weight.path]) / np.linalg.norm(start[weight.path])), 4)
+            for weight in trained.weights
+            if weight.path in start and (("attention" in weight.path and "kernel" in weight.path) or "embeddings" in weight.path)}
 
 
 def main() -> None:
@@ -70,6 +92,7 @@ def main() -> None:
     parser.add_argument("--validation-samples", type=int, default=None, help="smoke tests (default 5,000)")
     parser.add_argument("--state-dir", type=Path, default=Path("/work/imdb-mask"))
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["keys", "query"])
     options = parser.parse_args()
     settings = dense.resolve("imdb", "transformer", validation_samples=options.validation_samples)
     dataset = registry.load("imdb", limit=options.limit, num_words=settings.num_words, download=False)
@@ -78,11 +101,13 @@ def main() -> None:
     key = f"seed{options.seed}" + (f"-limit{options.limit}" if options.limit else "")
     results = json.loads(options.results.read_text()) if options.results.exists() else {}
     run = results.setdefault(key, {"command": " ".join(sys.argv[1:]), "settings": settings.as_dict(),
-                                   "epochs": {v: [] for v in VARIANTS}})
+                                   "epochs": {}})
+    for variant in options.variants:
+        run["epochs"].setdefault(variant, [])
     state = options.state_dir / key
     state.mkdir(parents=True, exist_ok=True)
     models = {}
-    for variant in VARIANTS:
+    for variant in options.variants:
         saved = state / f"{variant}-last.keras"
         models[variant] = keras.saving.load_model(saved) if run["epochs"][variant] else build(
             variant, data, settings, options.seed)
@@ -91,7 +116,7 @@ def main() -> None:
         options.results.write_text(json.dumps(results, indent=2) + "\n")
 
     for epoch in range(1, options.epochs + 1):
-        for variant in VARIANTS:
+        for variant in options.variants:
             if len(run["epochs"][variant]) >= epoch:
                 continue
             model = models[variant]
@@ -107,13 +132,14 @@ def main() -> None:
             run["epochs"][variant].append(record)
             print(json.dumps({"variant": variant, **record}), flush=True)
             save()
-    run["test"] = {}
-    for variant in VARIANTS:
+    run.setdefault("test", {})
+    for variant in options.variants:
         best_epoch = min(run["epochs"][variant], key=lambda r: r["val_loss"])["epoch"]
         model = keras.saving.load_model(state / f"{variant}-best.keras")
         loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0)
         run["test"][variant] = {"best_epoch": best_epoch, "test_loss": round(float(loss), 5),
-                                "test_accuracy": round(float(accuracy), 5)}
+                                "test_accuracy": round(float(accuracy), 5),
+                                "kernel_change": kernel_change(build(variant, data, settings, options.seed), model)}
         print(json.dumps({"variant": variant, **run["test"][variant]}), flush=True)
     save()
 

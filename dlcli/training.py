@@ -60,12 +60,24 @@ def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int
     raise ValueError(f"unknown learning-rate schedule {schedule!r}")
 
 
+# RMSprop as the course's TensorFlow 2 computed it. TF 2's Keras divides by sqrt(v) + 1e-7;
+# Keras 3 divides by sqrt(v + 1e-7), a floor of 3.2e-4 under which a weight's step shrinks in
+# proportion to its gradient. A Transformer's attention query and key kernels start with gradients
+# near 1e-6 (1e-8 in the translator), so under Keras 3's default they barely move: 0.0002 of their
+# norm against 0.089 in TF 2's formula over the first 5 steps, 4 % after two IMDB epochs
+# (bench/bench_imdb_mask.py). sqrt(v + 1e-14) is TF 2's denominator to within 1e-7.
+TF2_RMSPROP_EPSILON = 1e-14
+
+
 def make_optimizer(name: str, learning_rate: float | None = None, *, schedule: str = "constant",
-                   total_steps: int = 0, momentum: float | None = None) -> keras.optimizers.Optimizer:
+                   total_steps: int = 0, momentum: float | None = None,
+                   tf2_rmsprop: bool = False) -> keras.optimizers.Optimizer:
     """An optimizer by name with Keras' default learning rate unless one is given, following
-    `schedule` over `total_steps` updates, with `momentum` where given (sgd, rmsprop)."""
+    `schedule` over `total_steps` updates, with `momentum` where given (sgd, rmsprop).
+    `tf2_rmsprop`: rmsprop computes as TensorFlow 2 did (TF2_RMSPROP_EPSILON); other names ignore it."""
     optimizer = keras.optimizers.get(name)
-    if learning_rate is None and schedule == "constant" and momentum is None:
+    tf2 = tf2_rmsprop and isinstance(optimizer, keras.optimizers.RMSprop)
+    if learning_rate is None and schedule == "constant" and momentum is None and not tf2:
         return optimizer
     config = optimizer.get_config()
     rate = float(config["learning_rate"]) if learning_rate is None else learning_rate
@@ -74,14 +86,16 @@ def make_optimizer(name: str, learning_rate: float | None = None, *, schedule: s
         if "momentum" not in config:
             raise ValueError(f"the {name} optimizer takes no momentum")
         config["momentum"] = momentum
+    if tf2:
+        config["epsilon"] = TF2_RMSPROP_EPSILON
     return type(optimizer)(**{key: value for key, value in config.items() if key != "name"})
 
 
 def compile_model(model: keras.Model, *, optimizer: str, learning_rate: float | None, loss: str,
                   metrics: Sequence[str], schedule: str = "constant", total_steps: int = 0,
-                  momentum: float | None = None) -> keras.Model:
+                  momentum: float | None = None, tf2_rmsprop: bool = False) -> keras.Model:
     model.compile(optimizer=make_optimizer(optimizer, learning_rate, schedule=schedule, total_steps=total_steps,
-                                           momentum=momentum), loss=loss, metrics=list(metrics))
+                                           momentum=momentum, tf2_rmsprop=tf2_rmsprop), loss=loss, metrics=list(metrics))
     return model
 
 

@@ -192,7 +192,8 @@ def build_model(data: Prepared, settings: Settings, input_shape=None, kind: str 
             "transformer_classifier", input_shape or data.x_train.shape[1:], data.outputs, vocab_size=settings.num_words,
             embed_dim=TRANSFORMER_EMBED_DIM, dense_dim=settings.units, num_heads=TRANSFORMER_HEADS, blocks=settings.layers,
             dropout=settings.dropout, output_activation=data.output_activation, name=f"{data.name}_transformer"),
-            optimizer=settings.optimizer, learning_rate=settings.learning_rate, loss=data.loss, metrics=data.metrics)
+            optimizer=settings.optimizer, learning_rate=settings.learning_rate, loss=data.loss, metrics=data.metrics,
+            tf2_rmsprop=True)  # Keras 3's RMSprop would leave the attention's query and key kernels where they start
     model = models.build("dense", input_shape or data.x_train.shape[1:], data.outputs,
                          units=(settings.units,) * settings.layers, output_activation=data.output_activation,
                          dropout=settings.dropout, l2=settings.l2, name=f"{data.name}_dense")
