@@ -44,12 +44,14 @@ FAMILIES = {
 }
 
 
-def train(args: list[str], precision: str, runs_dir: Path, env: dict | None = None) -> dict:
-    """`dl ARGS --precision P` into `runs_dir`: {folder, result (its --json line), metrics, config,
-    process_s}, or {error: the last line it wrote} when it failed."""
+def train(args: list[str], precision: str, runs_dir: Path, env: dict | None = None, cpus: str | None = None) -> dict:
+    """`dl ARGS --precision P` into `runs_dir` (on the CPUs `cpus` lists, as `taskset -c` reads
+    them, when given): {folder, result (its --json line), metrics, config, process_s}, or {error:
+    the last line it wrote} when it failed."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "dlcli", *args, "--precision", precision, "--runs-dir", str(runs_dir),
-                           "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT, env=env)
+    pinned = ["taskset", "-c", cpus] if cpus else []
+    done = subprocess.run([*pinned, sys.executable, "-m", "dlcli", *args, "--precision", precision, "--runs-dir",
+                           str(runs_dir), "--quiet", "--json"], capture_output=True, text=True, cwd=ROOT, env=env)
     if done.returncode:
         return {"error": (done.stderr.strip().splitlines() or ["exit %d" % done.returncode])[-1][:300]}
     result = json.loads(done.stdout.strip().splitlines()[-1])
