@@ -18,6 +18,9 @@ validation-loss epoch:
     keys   the course's code under TF 2.6: padded keys masked, every query attends
     query  Keras 3 (ours): padded keys and queries masked (padded queries: uniform attention)
 
+both with Keras 3's RMSprop; `--variants query-tf2-rmsprop` (or keys-tf2-rmsprop) trains the same
+with RMSprop as TF 2 computed it, `dl`'s optimizer for this network since 2026-12-02.
+
     DLCLI_DATA_DIR=../shared/datasets taskset -c 1 .venv/bin/python bench/bench_imdb_mask.py --epochs 3
 
 About 22 min per variant-epoch on one core (1,270-1,370 s measured). After each variant-epoch the model (with its optimizer)
@@ -43,34 +46,30 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
+from dlcli import training  # noqa: E402
 from dlcli.commands.families import dense  # noqa: E402
 from dlcli.data import registry  # noqa: E402
 from dlcli.models import transformer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "imdb-mask.json"
-TF2_EPSILON = 1e-14
-# variant -> (mask padded queries too, RMSprop's epsilon: None for Keras 3's default 1e-7)
-VARIANTS = {"keys": (False, None), "query": (True, None), "query-tf2-rmsprop": (True, TF2_EPSILON),
-            "keys-tf2-rmsprop": (False, TF2_EPSILON)}
+# variant -> (mask padded queries too, RMSprop as TF 2 computed it: dlcli.training.TF2_RMSPROP_EPSILON)
+VARIANTS = {"keys": (False, False), "query": (True, False), "query-tf2-rmsprop": (True, True),
+            "keys-tf2-rmsprop": (False, True)}
 
 
 def build(variant: str, data, settings, seed: int):
     """`dl classify`'s Transformer classifier; for "keys", its encoders with `mask_queries=False`
-    (read when the layer is called, so set before the first training step). The "-tf2-rmsprop"
-    variants compile with RMSprop as TF 2.x's Keras computed it: TF 2 divides by sqrt(v) + 1e-7,
-    Keras 3 by sqrt(v + 1e-7), a floor of 3.2e-4 that holds back every weight whose gradient is
-    smaller (the attention's query and key kernels: about 1e-6 at the start); sqrt(v + 1e-14)
-    is TF 2's denominator to within 1e-7."""
+    (read when the layer is called, so set before the first training step). Each variant compiles
+    its own RMSprop: Keras 3's (`sqrt(v + 1e-7)`, what `dl` used before 2026-12-02) or, for the
+    "-tf2-rmsprop" variants, TF 2's (`sqrt(v) + 1e-7`, what `dl` uses now; see dlcli/training.py)."""
     keras.utils.set_random_seed(seed)
     model = dense.build_model(data, settings, kind="transformer")
-    mask_queries, epsilon = VARIANTS[variant]
+    mask_queries, tf2_rmsprop = VARIANTS[variant]
     for layer in model.layers:
         if isinstance(layer, transformer.TransformerEncoder):
             layer.mask_queries = mask_queries
-    if epsilon is not None:
-        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3, epsilon=epsilon), loss=model.loss,
-                      metrics=["accuracy"])
-    return model
+    return training.compile_model(model, optimizer=settings.optimizer, learning_rate=settings.learning_rate,
+                                  loss=data.loss, metrics=data.metrics, tf2_rmsprop=tf2_rmsprop)
 
 
 def kernel_change(initial, trained) -> dict[str, float]:

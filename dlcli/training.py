@@ -63,8 +63,8 @@ def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int
 # RMSprop as the course's TensorFlow 2 computed it. TF 2's Keras divides by sqrt(v) + 1e-7;
 # Keras 3 divides by sqrt(v + 1e-7), a floor of 3.2e-4 under which a weight's step shrinks in
 # proportion to its gradient. A Transformer's attention query and key kernels start with gradients
-# near 1e-6 (1e-8 in the translator), so under Keras 3's default they barely move: 0.0002 of their
-# norm against 0.089 in TF 2's formula over the first 5 steps, 4 % after two IMDB epochs
+# near 1e-6 (about 5e-8 in the translator), so under Keras 3's default they barely move: 0.0002 of
+# their norm against 0.089 in TF 2's formula over the first 5 steps, 4-5 % after two IMDB epochs
 # (bench/bench_imdb_mask.py). sqrt(v + 1e-14) is TF 2's denominator to within 1e-7.
 TF2_RMSPROP_EPSILON = 1e-14
 
