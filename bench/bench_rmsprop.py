@@ -65,6 +65,11 @@ def run(case: str, variant: str, seed: int, env: dict[str, str], runs: Path) -> 
             **{key: metrics[key] for key in keys}, "history_csv": (Path(metrics["run"]) / "history.csv").read_text()}
 
 
+def recorded() -> dict:
+    """The results so far (read again before each write: cases may run in several processes)."""
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir", type=Path, nargs="?")
@@ -84,11 +89,10 @@ def main() -> None:
         for case in options.cases or CASES:
             for seed in range(options.seeds):
                 for variant in PRELUDE:  # alternating, so that a change of machine load hits both
-                    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-                    if str(seed) in results.get(case, {}).get(variant, {}):
+                    if str(seed) in recorded().get(case, {}).get(variant, {}):
                         continue
                     row = run(case, variant, seed, env, Path(folder))
-                    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}  # read late
+                    results = recorded()
                     results.setdefault(case, {}).setdefault(variant, {})[str(seed)] = row
                     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
                     print(case, variant, seed, json.dumps(row), flush=True)
